@@ -1,0 +1,5 @@
+"""`python -m ingest` runs the pmkb CLI."""
+
+from .cli import main
+
+main()

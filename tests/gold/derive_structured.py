@@ -1,0 +1,404 @@
+"""Derive gold labels for the structured public postmortems from their own sections.
+
+Run from the project root:
+
+    .venv/bin/python tests/gold/derive_structured.py
+
+It copies each report from ``/work/shared/corpora/structured/`` (DFDS, mybinder, PostHog: MIT and
+BSD-3-Clause, notices in ``tests/gold/texts/LICENSE-*.txt``) into ``tests/gold/texts/`` and writes
+one JSON label file per report into ``tests/gold/labels/``. Labels come from each report's own
+structure, never from the extractor being measured:
+
+* timeline: rows of a ``Timeline`` table, ``### time`` sub-headings (the first sentence of the
+  paragraph below), ``- **16:58 UTC** - ...`` bullets; ISO times from the written date and time
+  in the zone the report states ("All times in UTC.");
+* causes: items of "Contributing Factors" / "Root Cause" sections;
+* actions: items of "Action Items" / "Remediation" sections, status from what the report marks
+  ("(done)", "(Completed)" headings, "planned or in-progress" headings), else ``planned``;
+* impacts: items of "Impact" sections.
+
+Label files with ``"method": "hand"`` are written by a person and never overwritten. ``FIXES``
+holds the corrections made after reading each derived file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+SOURCE = Path("/work/shared/corpora/structured")
+GOLD = Path(__file__).resolve().parent
+TEXTS = GOLD / "texts"
+LABELS = GOLD / "labels"
+
+ORGANIZATIONS = {
+    "dfds": ["DFDS"],
+    "mybinder": ["mybinder.org", "Binder", "mybinder", "JupyterHub", "Project Jupyter"],
+    "posthog": ["PostHog"],
+}
+ZONES = {"utc": 0, "gmt": 0, "pst": -480, "pdt": -420, "cet": 60, "cest": 120}
+MONTHS = {m: i + 1 for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}  # fmt: skip
+
+CAUSE_TITLE = re.compile(
+    r"contributing factors?|root causes?|^causes?$|why did it happen|how did it happen|"
+    r"the technical problem|why it failed|primary issue|secondary issue",
+    re.IGNORECASE,
+)
+ACTION_TITLE = re.compile(
+    r"action items?|remediation|corrective actions?|follow[- ]?ups?|preventing it|next steps|"
+    r"immediate actions?|improvements|planned actions",
+    re.IGNORECASE,
+)
+IMPACT_TITLE = re.compile(r"\bimpact\b", re.IGNORECASE)
+TIMELINE_TITLE = re.compile(r"timeline", re.IGNORECASE)
+STOP_TITLE = re.compile(
+    r"lessons|went well|went wrong|got lucky|went poorly|didn'?t go well|could have gone|"
+    r"takeaways|attendees|stats|summary|insights|reflections|moving forward|what should you do|"
+    r"hard to detect|wasn'?t caught|appendix|stage \d|investigation|conclusion|scope|data integrity",
+    re.IGNORECASE,
+)
+
+# Corrections after reading the derived labels: path -> {field: {index or text: change}}.
+FIXES: dict[str, dict] = {}
+
+
+def _headings(text: str) -> list[tuple[int, int, int, str]]:
+    """(line start, line end, level, title) for ATX, setext and bold-only heading lines."""
+    found = []
+    for m in re.finditer(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$", text, re.MULTILINE):
+        found.append((m.start(), m.end(), len(m.group(1)), m.group(2)))
+    for m in re.finditer(r"^([^\n|#>*\-\s][^\n]*)\n(=+|-{3,})[ \t]*$", text, re.MULTILINE):
+        found.append((m.start(), m.end(), 1 if m.group(2)[0] == "=" else 2, m.group(1).strip()))
+    for m in re.finditer(r"^\*\*([^*\n]+?):?\*\*:?[ \t]*$", text, re.MULTILINE):
+        found.append((m.start(), m.end(), 5, m.group(1)))
+    fences = [m.span() for m in re.finditer(r"^```.*?^```", text, re.MULTILINE | re.DOTALL)]
+    return sorted(h for h in found if not any(a <= h[0] < b for a, b in fences))
+
+
+def _sections(text: str) -> list[tuple[str, int, int, list[str]]]:
+    """(title, body start, body end, titles of the enclosing headings) for every heading."""
+    heads = _headings(text)
+    out = []
+    for i, (_, end, level, title) in enumerate(heads):
+        stop = heads[i + 1][0] if i + 1 < len(heads) else len(text)
+        parents = [t for (_, _, lv, t) in heads[:i] if lv < level]
+        # keep only the chain of the nearest enclosing headings
+        chain, current = [], level
+        for s, e, lv, t in reversed(heads[:i]):
+            if lv < current:
+                chain.insert(0, t)
+                current = lv
+        del parents
+        out.append((title, end, stop, chain))
+    return out
+
+
+def _items(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Spans of list items (with continuation lines) and of paragraph sentences in a body."""
+    body = text[start:end]
+    spans = []
+    in_fence = False
+    para: list[tuple[int, int]] = []
+
+    def flush_para() -> None:
+        if not para:
+            return
+        a, b = para[0][0], para[-1][1]
+        for s, e in _sentences(text, a, b):
+            spans.append((s, e))
+        para.clear()
+
+    pos = start
+    item: list[int] | None = None
+    item_indent = 0
+    for line in body.splitlines(keepends=True):
+        stripped = line.strip()
+        line_start, line_end = pos, pos + len(line.rstrip("\n"))
+        pos += len(line)
+        if stripped.startswith("```"):
+            in_fence = not in_fence
+            if item:
+                spans.append(tuple(item))
+                item = None
+            flush_para()
+            continue
+        if in_fence or not stripped or stripped.startswith(("<img", "|", "![")):
+            if item:
+                spans.append(tuple(item))
+                item = None
+            flush_para()
+            continue
+        if re.match(r"^\s*\[[^\]]+\]:\s", line):  # a link reference definition
+            continue
+        marker = re.match(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+(?:\[[ xX]\]\s+)?", line)
+        indent = len(line) - len(line.lstrip())
+        if marker and item and indent > item_indent:  # a nested item belongs to its parent
+            item[1] = line_end
+        elif marker:
+            item_indent = indent
+            flush_para()
+            if item:
+                spans.append(tuple(item))
+            item = [line_start + marker.end(), line_end]
+        elif item and line.startswith((" ", "\t")):
+            item[1] = line_end
+        else:
+            if item:
+                spans.append(tuple(item))
+                item = None
+            lead = len(line) - len(line.lstrip())
+            para.append((line_start + lead, line_end))
+    if item:
+        spans.append(tuple(item))
+    flush_para()
+    return [(s, e) for s, e in spans if re.search(r"[A-Za-z]{3}", text[s:e])]
+
+
+def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentence spans in text[start:end] (split after . ! ? before a capital)."""
+    chunk = text[start:end]
+    cuts = [0] + [m.end() for m in re.finditer(r"(?<=[.!?])\s+(?=[A-Z\[`*])", chunk)]
+    cuts.append(len(chunk))
+    out = []
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        s, e = start + a, start + b
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append((s, e))
+    return out
+
+
+def _zone(text: str) -> timezone | None:
+    m = re.search(r"All times in ([A-Za-z/ ]+?)(?:\s*\((?:UTC|GMT)([+-]\d+)\))?[.\s(]", text)
+    if not m:
+        m2 = re.search(r"Time \(UTC\)|All times in UTC", text)
+        return timezone.utc if m2 else None
+    if m.group(2):
+        return timezone(timedelta(hours=int(m.group(2))))
+    name = m.group(1).strip().lower()
+    g = re.match(r"(?:gmt|utc)\s*([+-]\d+)", name)
+    if g:
+        return timezone(timedelta(hours=int(g.group(1))))
+    if "central european" in name:
+        return timezone(timedelta(hours=1))
+    if "pacific" in name:
+        return timezone(timedelta(hours=-8))
+    if name in ZONES:
+        return timezone(timedelta(minutes=ZONES[name]))
+    return None
+
+
+def _iso(when: datetime, zone: timezone | None) -> str:
+    if zone is not None:
+        when = when.replace(tzinfo=zone)
+        text = when.isoformat()
+        return text.replace("+00:00", "Z")
+    return when.isoformat()
+
+
+def _timeline(text: str, sections, default_day: date | None) -> list[dict]:
+    zone = _zone(text)
+    events: list[dict] = []
+    spans = [(a, b) for t, a, b, chain in sections
+             if TIMELINE_TITLE.search(t) or any(TIMELINE_TITLE.search(c) for c in chain)]  # fmt: skip
+    if not spans:
+        return events
+    lo, hi = min(a for a, _ in spans), max(b for _, b in spans)
+    body = text[lo:hi]
+    day = default_day
+    # table rows
+    for m in re.finditer(
+        r"^\|\s*(\d{4,5})-(\d{2})-(\d{2})\s+(\d{1,2}):(\d{2}|\?\?)~?\s*\|\s*(.*?)\s*\|?\s*$",
+        body, re.MULTILINE,
+    ):  # fmt: skip
+        year = int(m.group(1)[:4]) if len(m.group(1)) == 5 else int(m.group(1))  # "20202" typo
+        desc_start = lo + m.start(6)
+        desc = m.group(6).rstrip(" |")
+        iso = ""
+        if m.group(5) != "??":
+            iso = _iso(datetime(year, int(m.group(2)), int(m.group(3)), int(m.group(4)),
+                                int(m.group(5))), zone)  # fmt: skip
+        events.append({"text": desc, "start": desc_start, "iso": iso})
+    # "Jan 14, 10:18 AM" table rows (PostHog)
+    for m in re.finditer(
+        r"^\|\s*([A-Z][a-z]{2}) (\d{1,2}), (\d{1,2}):(\d{2}) ([AP]M)\s*\|\s*(.*?)\s*\|?\s*$",
+        body, re.MULTILINE,
+    ):  # fmt: skip
+        hour = int(m.group(3)) % 12 + (12 if m.group(5) == "PM" else 0)
+        year = default_day.year if default_day else 1900
+        when = datetime(year, MONTHS[m.group(1).lower()], int(m.group(2)), hour, int(m.group(4)))
+        events.append({"text": m.group(6).rstrip(" |"), "start": lo + m.start(6),
+                       "iso": _iso(when, zone)})  # fmt: skip
+    # ### time headings
+    previous: datetime | None = None
+    for title, a, b, _ in sections:
+        if not (lo <= a <= hi):
+            continue
+        dm = re.fullmatch(
+            r"~?(?:(\d{4})-(\d{2})-(\d{2}),?\s+|([A-Z][a-z]{2}) (\d{1,2}) (\d{4}),?\s+)?"
+            r"(\d{1,2}):(\d{2})(?:\s*[-–]\s*~?\d{1,2}:\d{2})?\s*(?:UTC|PST|CET|CEST)?",
+            title.strip(),
+        )
+        if dm:
+            if dm.group(1):
+                day = date(int(dm.group(1)), int(dm.group(2)), int(dm.group(3)))
+            elif dm.group(4):
+                day = date(int(dm.group(6)), MONTHS[dm.group(4).lower()], int(dm.group(5)))
+            when = datetime(day.year, day.month, day.day, int(dm.group(7)), int(dm.group(8)))
+            if previous and when + timedelta(hours=12) < previous:
+                when += timedelta(days=1)
+                day = when.date()
+            previous = when
+            paras = _items(text, a, b)
+            if paras:
+                s, e = paras[0]
+                events.append({"text": text[s:e], "start": s, "iso": _iso(when, zone)})
+            continue
+        dm = re.match(r"([A-Z][a-z]+) (\d{1,2})(?:-\d{1,2})?, (\d{4})", title)
+        if dm and dm.group(1)[:3].lower() in MONTHS:
+            day = date(int(dm.group(3)), MONTHS[dm.group(1)[:3].lower()], int(dm.group(2)))
+            previous = None
+        # bold-time bullets in this section body
+        for m in re.finditer(
+            r"^[ \t]*[-*][ \t]+\*\*(\d{1,2}):(\d{2})(?:[ \t]*UTC)?(?:[ \t]*\(([A-Z][a-z]{2}) "
+            r"(\d{1,2})\))?\*\*[ \t]*[-–—:]?[ \t]*(.+)$",
+            text[a:b], re.MULTILINE,
+        ):  # fmt: skip
+            if m.group(3):
+                day = date(day.year, MONTHS[m.group(3).lower()], int(m.group(4)))
+            when = datetime(day.year, day.month, day.day, int(m.group(1)), int(m.group(2)))
+            if previous and when + timedelta(hours=12) < previous:
+                when += timedelta(days=1)
+                day = when.date()
+            previous = when
+            ev_zone = zone or timezone.utc  # these bullets say UTC
+            events.append({"text": m.group(5).strip(), "start": a + m.start(5),
+                           "iso": _iso(when, ev_zone)})  # fmt: skip
+    events.sort(key=lambda e: e["start"])
+    return events
+
+
+def _status(item_text: str, chain_titles: list[str]) -> str:
+    low = item_text.lower()
+    if re.search(r"\((?:done|completed?)\)|\[x\]|✅|\bdone\b[):.]?\s*$|has been done|"
+                 r"monitoring done", low):  # fmt: skip
+        return "done"
+    if re.search(r"in[- ]progress|underway|\bwip\b|🚧", low):
+        return "in_progress"
+    titles = " ".join(chain_titles).lower()
+    if "planned or in-progress" in titles:
+        return "planned"
+    if re.search(r"completed|immediate actions", titles):
+        return "done"
+    return "planned"
+
+
+def _field_items(text: str, sections, title_re: re.Pattern) -> list[tuple[int, int, list[str]]]:
+    out: list[tuple[int, int, list[str]]] = []
+    for title, a, b, chain in sections:
+        titles = chain + [title]
+        # the nearest matching heading decides; a stop heading below it ends the field
+        hit = None
+        for i, t in enumerate(titles):
+            if title_re.search(t):
+                hit = i
+            elif hit is not None and STOP_TITLE.search(t):
+                hit = None
+        if hit is None or STOP_TITLE.search(title) and not title_re.search(title):
+            continue
+        for s, e in _items(text, a, b):
+            out.append((s, e, titles))
+    return out
+
+
+def derive(path: Path, split: str) -> dict:
+    text = path.read_text(encoding="utf-8")
+    folder = path.parent.name
+    sections = _sections(text)
+    title = next((t for t in (h[3] for h in _headings(text)) if t), "")
+    first_line = text.lstrip().splitlines()[0]
+    title = re.sub(r"^#\s*", "", first_line).strip() if first_line.startswith("#") else title
+    fm = re.match(r"(\d{4})-(\d{2})-(\d{2})", path.name)
+    default_day = date(int(fm.group(1)), int(fm.group(2)), int(fm.group(3))) if fm else None
+    timeline = _timeline(text, sections, default_day)
+    causes = [{"text": text[s:e], "start": s,
+               "kind": "contributing" if "contributing" in " ".join(t).lower() else "root_cause"}
+              for s, e, t in _field_items(text, sections, CAUSE_TITLE)]  # fmt: skip
+    actions = [{"text": text[s:e], "start": s, "status": _status(text[s:e], t)}
+               for s, e, t in _field_items(text, sections, ACTION_TITLE)]  # fmt: skip
+    impacts = [{"text": text[s:e], "start": s}
+               for s, e, _ in _field_items(text, sections, IMPACT_TITLE)]  # fmt: skip
+    dated = sorted(e["iso"][:10] for e in timeline if re.match(r"\d{4}-", e["iso"]))
+    incident_day = default_day.isoformat() if default_day else (dated[0] if dated else "")
+    labelled = ["title", "organization", "date", "timeline"]
+    if causes:
+        labelled.append("causes")
+    if actions:
+        labelled.append("actions")
+    if impacts:
+        labelled.append("impacts")
+    return {
+        "doc": f"tests/gold/texts/{folder}/{path.name}",
+        "source": f"{SOURCE.name}/{folder}/{path.name}",
+        "licence": "BSD-3-Clause" if folder == "mybinder" else "MIT",
+        "split": split,
+        "method": "derived",
+        "labelled": labelled,
+        "title": title,
+        "organization": ORGANIZATIONS[folder],
+        "date": incident_day,
+        "date_range": [dated[0], dated[-1]] if dated else [incident_day, incident_day],
+        "causes": causes,
+        "timeline": timeline,
+        "actions": actions,
+        "impacts": impacts,
+    }
+
+
+def _apply_fixes(label: dict) -> dict:
+    for field, changes in FIXES.get(label["source"], {}).items():
+        if field in ("drop_timeline", "drop_causes", "drop_actions", "drop_impacts"):
+            key = field.removeprefix("drop_")
+            label[key] = [x for x in label[key] if x["text"] not in changes]
+        elif field in ("timeline_iso", "action_status"):
+            key, attr = ("timeline", "iso") if field == "timeline_iso" else ("actions", "status")
+            for item in label[key]:
+                if item["text"] in changes:
+                    item[attr] = changes[item["text"]]
+        else:
+            label[field] = changes
+    return label
+
+
+def main() -> None:
+    paths = sorted(SOURCE.glob("*/*.md"))
+    TEXTS.mkdir(parents=True, exist_ok=True)
+    for name in ("LICENSE-dfds.txt", "LICENSE-mybinder.txt", "LICENSE-posthog.txt", "MANIFEST.csv"):
+        shutil.copyfile(SOURCE / name, TEXTS / name)
+    for i, path in enumerate(paths):
+        split = "heldout" if i % 3 == 2 else "dev"  # every third report, 23 of 69, held out
+        target = TEXTS / path.parent.name / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        out = LABELS / path.parent.name / (path.stem + ".json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.exists() and json.loads(out.read_text(encoding="utf-8")).get("method") == "hand":
+            continue
+        label = _apply_fixes(derive(target, split))
+        text = target.read_text(encoding="utf-8")
+        for field in ("causes", "timeline", "actions", "impacts"):
+            for item in label[field]:
+                assert text[item["start"] : item["start"] + len(item["text"])] == item["text"]
+        out.write_text(json.dumps(label, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"{len(paths)} reports labelled into {LABELS}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,433 @@
+"""Tests for ingest.taxonomy: loading the YAML, classifying, rolling up and clustering causes.
+
+Fast tests use a tiny hashing bag-of-words embedder defined here; tests marked ``models`` use
+the real all-MiniLM-L6-v2 embedder (loaded once per session) on the Mailgun seed postmortems.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from ingest.records import CategoryScore
+from ingest.taxonomy import (
+    DEFAULT_TAXONOMY_PATH,
+    CauseClassifier,
+    CauseCluster,
+    Taxonomy,
+    TaxonomyError,
+    cluster_causes,
+    rollup,
+)
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+REQUIRED_CAUSES = {
+    "config_change", "code_defect", "deploy_change", "capacity", "traffic_surge", "retry_storm",
+    "dependency_failure", "network", "hardware", "datastore", "human_error", "security",
+    "cert_expiry", "time_clock", "concurrency_race", "monitoring_gap", "natural_disaster",
+    "unknown",
+}  # fmt: skip
+REQUIRED_MITIGATIONS = {
+    "rollback", "failover", "scaling", "throttling", "restart", "fix_forward", "config_fix",
+    "manual_repair",
+}  # fmt: skip
+REQUIRED_IMPACTS = {
+    "outage", "degraded", "latency", "errors", "data_loss", "duplicate_delivery", "security",
+}  # fmt: skip
+
+
+class BagOfWordsEmbedder:
+    """Deterministic fake: hashed lower-case words, L2-normalised. Counts its encode calls."""
+
+    name = "test/bag-of-words-256"
+    dim = 256
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def encode(self, texts, *, batch_size: int = 64) -> np.ndarray:
+        self.calls.append(len(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"[a-z0-9]+", text.lower()):
+                bucket = int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim
+                out[row, bucket] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1.0, norms)
+
+
+@pytest.fixture(scope="module")
+def taxonomy() -> Taxonomy:
+    return Taxonomy.load()
+
+
+@pytest.fixture()
+def fake_classifier(taxonomy: Taxonomy) -> CauseClassifier:
+    return CauseClassifier(taxonomy, BagOfWordsEmbedder())
+
+
+def ids(scores) -> list[str]:
+    return [s.category_id for s in scores]
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def test_default_taxonomy_has_the_required_categories_on_each_axis(taxonomy: Taxonomy) -> None:
+    assert {c.id for c in taxonomy.axis("cause")} >= REQUIRED_CAUSES
+    assert len(taxonomy.axis("cause")) >= 18
+    assert {c.id for c in taxonomy.axis("mitigation")} >= REQUIRED_MITIGATIONS
+    assert {c.id for c in taxonomy.axis("impact")} >= REQUIRED_IMPACTS
+    assert taxonomy.axes == ("cause", "mitigation", "impact")
+
+
+def test_every_category_is_fully_described(taxonomy: Taxonomy) -> None:
+    for category in taxonomy.categories:
+        assert category.name and category.definition, category.id
+        assert "\n" not in category.definition
+        assert 3 <= len(category.examples) <= 6, category.id
+        assert category.cues, category.id
+        assert category.prototypes[1:] == category.examples
+
+
+def test_taxonomy_names_the_studies_it_is_grounded_in(taxonomy: Taxonomy) -> None:
+    sources = " ".join(taxonomy.sources)
+    for study in ("Gunawi", "Why Does the Cloud Stop Computing", "ISSRE", "AutoARTS"):
+        assert study in sources
+
+
+def test_every_example_is_matched_by_a_cue_of_its_own_category(taxonomy: Taxonomy) -> None:
+    # Not required in general, but a category whose cues miss all its own examples is broken.
+    for category in taxonomy.categories:
+        matched = [e for e in category.examples if category.cue_hits(e)]
+        assert matched, f"no cue of {category.axis}/{category.id} matches any of its examples"
+
+
+def test_get_prefers_the_cause_axis_and_accepts_an_axis(taxonomy: Taxonomy) -> None:
+    assert taxonomy.get("security").axis == "cause"
+    assert taxonomy.get("security", axis="impact").axis == "impact"
+    assert taxonomy.get("rollback").axis == "mitigation"
+    with pytest.raises(TaxonomyError):
+        taxonomy.get("no_such_category")
+    with pytest.raises(TaxonomyError):
+        taxonomy.axis("no_such_axis")
+
+
+def _write_taxonomy(path: Path, cause: list[dict]) -> Path:
+    path.write_text(yaml.safe_dump({"sources": ["test"], "axes": {"cause": cause}}))
+    return path
+
+
+MINIMAL = {
+    "id": "cert_expiry",
+    "name": "Certificate expiry",
+    "definition": "A certificate expired.",
+    "cues": ["certificate\\s+expired"],
+    "examples": ["The certificate expired.", "Our TLS certificate expired.", "Certs expired."],
+}
+
+
+def test_env_variable_selects_another_taxonomy_file(tmp_path, monkeypatch) -> None:
+    path = _write_taxonomy(tmp_path / "mine.yaml", [MINIMAL])
+    monkeypatch.setenv("PMKB_TAXONOMY", str(path))
+    loaded = Taxonomy.load()
+    assert [c.id for c in loaded.categories] == ["cert_expiry"]
+    assert loaded.path == str(path)
+    # an explicit path still wins over the environment
+    assert len(Taxonomy.load(DEFAULT_TAXONOMY_PATH).categories) > 1
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"cues": ["(unclosed"]}, "bad cue regex"),
+        ({"definition": ""}, "lacks definition"),
+        ({"id": ""}, "has no id"),
+    ],
+)
+def test_malformed_categories_are_rejected_with_a_clear_error(tmp_path, change, message) -> None:
+    path = _write_taxonomy(tmp_path / "bad.yaml", [{**MINIMAL, **change}])
+    with pytest.raises(TaxonomyError, match=message):
+        Taxonomy.load(path)
+
+
+def test_duplicate_ids_and_missing_files_are_rejected(tmp_path) -> None:
+    path = _write_taxonomy(tmp_path / "dup.yaml", [MINIMAL, MINIMAL])
+    with pytest.raises(TaxonomyError, match="duplicate"):
+        Taxonomy.load(path)
+    with pytest.raises(TaxonomyError, match="cannot read"):
+        Taxonomy.load(tmp_path / "missing.yaml")
+
+
+def test_cues_match_at_word_boundaries(taxonomy: Taxonomy) -> None:
+    network = taxonomy.get("network")
+    assert network.cue_hits("Our DNS records pointed at a dead address.")
+    assert not network.cue_hits("We enabled DNSSEC validation on the zone.")
+    assert taxonomy.get("time_clock").cue_hits("A LEAP SECOND made the kernel spin.")
+
+
+# --- classification -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("An engineer pushed a configuration change that set the pool limit to zero.", "config_change"),
+        ("Clients retried every failed call, and the retry storm cascaded to the database.", "retry_storm"),
+        ("The TLS certificate for the API had expired overnight.", "cert_expiry"),
+        ("Clock skew from a broken NTP server made tokens look expired.", "time_clock"),
+        ("A race condition let two workers claim the same job.", "concurrency_race"),
+        ("A power outage took down the racks when the UPS failed.", "hardware"),
+    ],
+)  # fmt: skip
+def test_cue_only_classifier_finds_the_obvious_category(taxonomy, sentence, expected) -> None:
+    (labels,) = CauseClassifier(taxonomy, None).classify([sentence])
+    assert expected in ids(labels)
+
+
+def test_nothing_fits_gives_unknown_not_a_forced_guess(fake_classifier: CauseClassifier) -> None:
+    (labels,) = fake_classifier.classify(["The weather in the afternoon was pleasant and sunny."])
+    assert ids(labels) == ["unknown"]
+    assert 0.0 <= labels[0].confidence <= 1.0
+
+
+def test_labels_are_confident_calibrated_and_sorted(fake_classifier: CauseClassifier) -> None:
+    sentences = [
+        "A misconfigured feature flag and a bad deploy caused a regression bug.",
+        "Replication lag on the MySQL replicas grew during compaction.",
+    ]
+    threshold = fake_classifier.taxonomy.calibration.threshold
+    for labels in fake_classifier.classify(sentences):
+        confidences = [s.confidence for s in labels]
+        assert confidences == sorted(confidences, reverse=True)
+        assert all(threshold <= c <= 1.0 for c in confidences)
+        assert all(isinstance(s, CategoryScore) for s in labels)
+    assert fake_classifier.classify([]) == []
+
+
+def test_similarity_alone_can_assign_a_category(taxonomy: Taxonomy) -> None:
+    # The cue-free paraphrase shares most words with a natural_disaster example; only the
+    # embedding similarity can find it.
+    sentence = "Flood water reached the ground floor of the facility where our backup generators stood."
+    category = taxonomy.get("natural_disaster")
+    without_cues = sentence.replace("Flood", "Rain")
+    assert not category.cue_hits(without_cues)
+    (with_embedder,) = CauseClassifier(taxonomy, BagOfWordsEmbedder()).classify([without_cues])
+    (cue_only,) = CauseClassifier(taxonomy, None).classify([without_cues])
+    assert "natural_disaster" in ids(with_embedder)
+    assert "natural_disaster" not in ids(cue_only)
+
+
+def test_prototype_vectors_are_computed_once_per_axis(taxonomy: Taxonomy) -> None:
+    embedder = BagOfWordsEmbedder()
+    classifier = CauseClassifier(taxonomy, embedder)
+    classifier.classify(["A bug crashed the parser."])
+    classifier.classify(["The disk filled up."])
+    classifier.classify(["We rolled back the release."], axis="mitigation")
+    prototype_batches = [n for n in embedder.calls if n > 1]
+    n_cause = sum(len(c.prototypes) for c in taxonomy.axis("cause"))
+    n_mitigation = sum(len(c.prototypes) for c in taxonomy.axis("mitigation"))
+    assert prototype_batches == [n_cause, n_mitigation]
+
+
+def test_precomputed_vectors_are_used_instead_of_encoding(taxonomy: Taxonomy) -> None:
+    embedder = BagOfWordsEmbedder()
+    classifier = CauseClassifier(taxonomy, embedder)
+    texts = ["Replication lag grew on the database replicas."]
+    vectors = embedder.encode(texts)
+    expected = classifier.classify(texts)
+    embedder.calls.clear()
+    assert classifier.classify(texts, vectors=vectors) == expected
+    assert embedder.calls == []
+
+
+@pytest.mark.parametrize(
+    ("axis", "sentence", "expected"),
+    [
+        ("mitigation", "We rolled back the release at 14:05.", "rollback"),
+        ("mitigation", "The database failed over to the standby in another zone.", "failover"),
+        ("mitigation", "Restarting the workers cleared the stuck connections.", "restart"),
+        ("impact", "Some recipients received duplicate emails.", "duplicate_delivery"),
+        ("impact", "Six hours of uploads were permanently lost.", "data_loss"),
+    ],
+)
+def test_other_axes_classify(taxonomy, axis, sentence, expected) -> None:
+    (labels,) = CauseClassifier(taxonomy, BagOfWordsEmbedder()).classify([sentence], axis=axis)
+    assert expected in ids(labels)
+
+
+# --- rollup ---------------------------------------------------------------------------------
+
+
+def test_rollup_keeps_the_best_confidence_per_category_and_drops_unknown() -> None:
+    per_cause = [
+        (CategoryScore("network", "Network", 0.7), CategoryScore("hardware", "Hardware", 0.55)),
+        (CategoryScore("unknown", "Unknown", 0.9),),
+        (CategoryScore("network", "Network", 0.9),),
+    ]
+    assert rollup(per_cause) == (
+        CategoryScore("network", "Network", 0.9),
+        CategoryScore("hardware", "Hardware", 0.55),
+    )
+
+
+def test_rollup_of_only_unknown_causes_is_unknown_and_of_nothing_is_empty() -> None:
+    per_cause = [(CategoryScore("unknown", "Unknown", 0.6),), (CategoryScore("unknown", "Unknown", 0.8),)]
+    assert rollup(per_cause) == (CategoryScore("unknown", "Unknown", 0.8),)
+    assert rollup([]) == ()
+
+
+# --- clustering -----------------------------------------------------------------------------
+
+RECURRING = [
+    ("inc-1", "The TLS certificate on the api gateway expired."),
+    ("inc-2", "An expired TLS certificate on the api gateway broke every client."),
+    ("inc-3", "Our api gateway TLS certificate expired without anyone noticing."),
+    ("inc-1", "A junior engineer dropped the orders table in production."),
+    ("inc-4", "Kafka consumers lagged behind after a partition rebalance."),
+    ("inc-5", "The cooling unit failed and servers overheated."),
+]
+
+
+def test_cluster_causes_groups_a_recurring_cause_across_incidents() -> None:
+    vectors = BagOfWordsEmbedder().encode([text for _, text in RECURRING])
+    clusters = cluster_causes(RECURRING, vectors, threshold=0.4)
+    assert len(clusters) == 1
+    (cluster,) = clusters
+    assert isinstance(cluster, CauseCluster)
+    assert cluster.incident_ids == ("inc-1", "inc-2", "inc-3")
+    assert cluster.members == (0, 1, 2)
+    assert cluster.texts == tuple(text for _, text in RECURRING[:3])
+    assert {"certificate", "tls", "gateway"} & set(cluster.label.split())
+    assert 0.4 <= cluster.cohesion <= 1.0
+    assert cluster.to_dict()["incident_ids"] == ["inc-1", "inc-2", "inc-3"]
+
+
+def test_a_pattern_within_one_incident_is_not_a_recurring_cluster() -> None:
+    items = [("inc-1", "The disk filled up on db1."), ("inc-1", "The disk filled up on db2.")]
+    vectors = BagOfWordsEmbedder().encode([text for _, text in items])
+    assert cluster_causes(items, vectors, threshold=0.5) == []
+    assert len(cluster_causes(items, vectors, threshold=0.5, min_incidents=1)) == 1
+
+
+def test_cluster_causes_edge_cases() -> None:
+    embedder = BagOfWordsEmbedder()
+    assert cluster_causes([], np.zeros((0, embedder.dim))) == []
+    assert cluster_causes([("a", "one cause")], embedder.encode(["one cause"])) == []
+    with pytest.raises(ValueError, match="vectors"):
+        cluster_causes([("a", "x"), ("b", "y")], embedder.encode(["x"]))
+
+
+# --- the real embedding model on the seed postmortems -------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def real_classifier() -> CauseClassifier:
+    from ingest.embed import load_embedder
+
+    return CauseClassifier(Taxonomy.load(), load_embedder())
+
+
+def sentence_containing(seed: str, anchor: str) -> str:
+    """The sentence of seed postmortem ``seed`` (e.g. "001") that contains ``anchor``."""
+    (path,) = CORPUS.glob(f"{seed}_*.txt")
+    for line in path.read_text(encoding="utf-8").splitlines():
+        for sentence in re.split(r"(?<=[.!?])\s+", line):
+            if anchor in sentence:
+                return sentence.strip()
+    raise AssertionError(f"{anchor!r} not in {path}")
+
+
+SEED_CAUSES = {
+    # 2018 authentication incident: slow auth service, then retries compounding the load
+    "001": (
+        "introduced additional latency to the authentication flow",
+        "the queue of authentication requests grew",
+        "failed requests were being retried",
+    ),
+    # September 2014: Rackspace maintenance, F5 load balancers caching a tiny path MTU
+    "003": (
+        "it would be performing reboots on cloud instances",
+        "started reporting the Path MTU of the value 296",
+        "unusually low path MTU value",
+    ),
+    # May 2016: DDoS mitigation hitting legitimate traffic, Cassandra compaction bug
+    "004": (
+        "DDoS mitigation system was impacting legitimate traffic",
+        "compaction bug in the version of Cassandra",
+    ),
+}
+
+
+@pytest.mark.models
+@pytest.mark.parametrize(
+    ("seed", "required", "one_of"),
+    [
+        ("001", {"retry_storm"}, {"dependency_failure", "capacity"}),
+        ("003", {"network", "dependency_failure"}, None),
+        ("004", {"security", "datastore"}, None),
+    ],
+)
+def test_seed_incident_causes_roll_up_to_the_right_categories(
+    real_classifier: CauseClassifier, seed, required, one_of
+) -> None:
+    causes = [sentence_containing(seed, anchor) for anchor in SEED_CAUSES[seed]]
+    categories = set(ids(rollup(real_classifier.classify(causes))))
+    assert required <= categories
+    if one_of:
+        assert one_of & categories
+    assert "unknown" not in categories
+    assert "natural_disaster" not in categories and "cert_expiry" not in categories
+
+
+@pytest.mark.models
+def test_seed_sentences_get_their_specific_category(real_classifier: CauseClassifier) -> None:
+    retry = sentence_containing("001", "failed requests were being retried")
+    mtu = sentence_containing("003", "started reporting the Path MTU of the value 296")
+    ddos = sentence_containing("004", "DDoS mitigation system was impacting legitimate traffic")
+    compaction = sentence_containing("004", "compaction bug in the version of Cassandra")
+    labels = real_classifier.classify([retry, mtu, ddos, compaction])
+    assert [scores[0].category_id for scores in labels] == [
+        "retry_storm",
+        "network",
+        "security",
+        "datastore",
+    ]
+
+
+@pytest.mark.models
+def test_seed_impact_and_mitigation_axes(real_classifier: CauseClassifier) -> None:
+    latency = sentence_containing("001", "introduced additional latency to the authentication flow")
+    assert "latency" in ids(real_classifier.classify([latency], axis="impact")[0])
+    roll_back = sentence_containing("001", "initiated immediate efforts to roll back that release")
+    restart = sentence_containing("001", "services were restarted")
+    mitigations = real_classifier.classify([roll_back, restart], axis="mitigation")
+    assert "rollback" in ids(mitigations[0])
+    assert "restart" in ids(mitigations[1])
+
+
+@pytest.mark.models
+def test_real_model_clusters_paraphrased_causes_across_incidents(
+    real_classifier: CauseClassifier,
+) -> None:
+    items = [
+        ("a", "Our TLS certificate expired and browsers refused to connect."),
+        ("b", "The SSL cert for the login domain was not renewed in time and lapsed."),
+        ("c", "An expired certificate on the load balancer broke HTTPS for all users."),
+        ("d", "A typo in the firewall rules blocked traffic from the office network."),
+        ("e", "The cooling system in the data hall failed during a heat wave."),
+        ("f", "Clients retried aggressively and overwhelmed the recovering database."),
+        ("g", "A thundering herd of reconnecting clients overloaded the API after the restart."),
+    ]
+    vectors = real_classifier.embedder.encode([text for _, text in items])
+    clusters = cluster_causes(items, vectors, threshold=0.45)
+    groups = {frozenset(c.incident_ids) for c in clusters}
+    assert frozenset("abc") in groups
+    assert frozenset("fg") in groups
+    assert not any({"d", "e"} & set(c.incident_ids) for c in clusters)
