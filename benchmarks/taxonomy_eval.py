@@ -23,8 +23,10 @@ Self-service, ...: components, not causes), wikitech (no labels). Only icco file
 one source label count (the others are unlabelled, not "no category"); dfds files count only
 for the dfds-mapped labels. icco texts are read and measured here, never copied.
 
-Cause sentences: ``ingest.extract.analyze_many`` when it exists, else a quick finder (sentences
-with causal cue words, plus every sentence under a heading about causes).
+Cause sentences: the causes ``ingest.extract.analyze_many`` finds (``--sentences extract``, the
+default; documents where it finds none fall back to the quick finder), or a quick finder
+(``--sentences quick``: sentences with causal cue words, plus every sentence under a heading
+about causes).
 
     .venv/bin/python benchmarks/taxonomy_eval.py            # evaluate with the real embedder
     .venv/bin/python benchmarks/taxonomy_eval.py --fit      # refit calibration on DEV, then eval
@@ -86,6 +88,7 @@ DFDS_COVERS = frozenset(DFDS_MAP.values())
 @dataclass(frozen=True)
 class LabelledDoc:
     name: str
+    path: Path
     text: str
     labels: frozenset[str]  # scored groups the source assigns
     covered: frozenset[str]  # scored groups the source's labels can speak for
@@ -104,14 +107,15 @@ def load_docs() -> list[LabelledDoc]:
             source_labels = [c for c in row["categories_from_source"].split(";") if c]
             if not row["file"].startswith("icco-") or not source_labels:
                 continue
-            text = (PUBLIC / "incidents" / row["file"]).read_text(encoding="utf-8")
+            path = PUBLIC / "incidents" / row["file"]
+            text = path.read_text(encoding="utf-8")
             labels = frozenset(ICCO_MAP[c] for c in source_labels if c in ICCO_MAP)
-            docs.append(LabelledDoc(row["file"], text, labels, ICCO_COVERS))
+            docs.append(LabelledDoc(row["file"], path, text, labels, ICCO_COVERS))
     for path in sorted((STRUCTURED / "dfds").glob("*.md")):
         text = path.read_text(encoding="utf-8")
         found = re.findall(r"Category:\s*(.+?)\s*$", text, flags=re.M)
         labels = frozenset(DFDS_MAP[c] for c in found if c in DFDS_MAP)
-        docs.append(LabelledDoc("dfds/" + path.name, text, labels, DFDS_COVERS))
+        docs.append(LabelledDoc("dfds/" + path.name, path, text, labels, DFDS_COVERS))
     return docs
 
 
@@ -149,18 +153,31 @@ def quick_cause_sentences(text: str) -> list[str]:
     return found
 
 
-def cause_sentences(docs: Sequence[LabelledDoc]) -> tuple[list[list[str]], str]:
-    """Each document's cause sentences and the name of the method that found them."""
-    try:
-        from ingest.extract import analyze_many  # type: ignore[attr-defined]
-    except ImportError:
+def cause_sentences(docs: Sequence[LabelledDoc], method: str) -> tuple[list[list[str]], str]:
+    """Each document's cause sentences and a note on how they were found.
+
+    ``method`` "extract" uses ``ingest.extract.analyze_many`` (the product's cause extraction;
+    a document where it finds no cause falls back to the quick finder), "quick" the finder here.
+    """
+    if method == "quick":
         return [quick_cause_sentences(d.text) for d in docs], "quick cause-sentence finder"
-    analyses = analyze_many([d.text for d in docs])  # pragma: no cover - once it lands
-    out = []
-    for doc, analysis in zip(docs, analyses, strict=True):
-        texts = [c.text for c in analysis.causes] or quick_cause_sentences(doc.text)
+    from ingest.extract import analyze_many
+    from ingest.nlp import load_nlp
+    from ingest.read import read_document
+    from ingest.sections import split_sections
+
+    items = []
+    for doc in docs:
+        document = read_document(doc.path)
+        items.append((document, split_sections(document)))
+    out, fallbacks = [], 0
+    for doc, analysis in zip(docs, analyze_many(items, load_nlp()), strict=True):
+        texts = [cause.text for cause in analysis.causes]
+        if not texts:
+            fallbacks += 1
+            texts = quick_cause_sentences(doc.text)
         out.append(texts)
-    return out, "ingest.extract.analyze_many"
+    return out, f"ingest.extract.analyze_many; quick finder for {fallbacks} documents w/o causes"
 
 
 def document_features(
@@ -194,7 +211,9 @@ def predict(
     if not len(features.cue):
         return frozenset()
     best = classifier.confidences(features).max(axis=0)
-    return frozenset(c.id for c, conf in zip(features.categories, best, strict=True) if conf >= threshold)
+    return frozenset(
+        c.id for c, conf in zip(features.categories, best, strict=True) if conf >= threshold
+    )
 
 
 @dataclass(frozen=True)
@@ -284,7 +303,9 @@ def fit_coefficients(
             )
         else:
             coef = LogisticCoefficients(float(model.intercept_[0]), float(w[0]))
-    return LogisticCoefficients(*(round(v, 3) for v in (coef.bias, coef.w_cue, coef.w_sim, coef.w_margin)))
+    return LogisticCoefficients(
+        *(round(v, 3) for v in (coef.bias, coef.w_cue, coef.w_sim, coef.w_margin))
+    )
 
 
 def write_calibration(path: Path, calibration: dict[str, object]) -> None:
@@ -318,6 +339,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-embedder", action="store_true", help="cue-only classifier")
     parser.add_argument("--taxonomy", type=Path, default=DEFAULT_TAXONOMY_PATH)
     parser.add_argument("--errors", action="store_true", help="list held-out misses")
+    parser.add_argument(
+        "--sentences",
+        choices=("extract", "quick"),
+        default="extract",
+        help="cause sentences from ingest.extract (default) or the quick finder",
+    )
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -329,7 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         embedder = load_embedder()
     classifier = CauseClassifier(taxonomy, embedder)
     docs = load_docs()
-    sentences, method = cause_sentences(docs)
+    sentences, method = cause_sentences(docs, args.sentences)
     features = document_features(classifier, sentences)
     print(f"{len(docs)} labelled documents, {sum(map(len, sentences))} cause sentences ({method})")
     print(f"embedder: {embedder.name if embedder else 'none (cue-only)'}")
@@ -394,7 +421,9 @@ def _with(
         if with_similarity
         else replace(calibration, cue_only=coef)
     )
-    clone = CauseClassifier(replace(classifier.taxonomy, calibration=calibration), classifier.embedder)
+    clone = CauseClassifier(
+        replace(classifier.taxonomy, calibration=calibration), classifier.embedder
+    )
     clone._prototypes = classifier._prototypes
     return clone
 

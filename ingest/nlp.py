@@ -127,9 +127,15 @@ def time_patterns() -> list[dict[str, Any]]:
     return [
         {"label": "TIME", "pattern": [clock, ampm, zone]},
         {"label": "TIME", "pattern": [{"TEXT": {"REGEX": _HOUR_AMPM}}, zone]},
-        {"label": "TIME", "pattern": [{"TEXT": {"REGEX": r"^\d{1,2}$"}}, {"TEXT": {"IN": _AMPM}}, zone]},
+        {
+            "label": "TIME",
+            "pattern": [{"TEXT": {"REGEX": r"^\d{1,2}$"}}, {"TEXT": {"IN": _AMPM}}, zone],
+        },
         {"label": "TIME", "pattern": [{"TEXT": {"REGEX": _ISO_DATETIME}}, zone]},
-        {"label": "TIME", "pattern": [{"TEXT": {"REGEX": r"^\d{4}-\d{2}-\d{2}$"}}, clock, ampm, zone]},
+        {
+            "label": "TIME",
+            "pattern": [{"TEXT": {"REGEX": r"^\d{4}-\d{2}-\d{2}$"}}, clock, ampm, zone],
+        },
         {"label": "TIME", "pattern": [*iso_date, clock, ampm, zone]},
         {"label": "TIME", "pattern": [*iso_date, {"TEXT": "T"}, clock, zone]},
     ]

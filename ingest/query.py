@@ -44,6 +44,9 @@ FILLER = re.compile(
     r"they|we|our|there|has|have|had|this|happened|before|what|how|when|why)\b",
     re.I,
 )
+GENERIC = re.compile(
+    r"\b(?:show me|find|list|all|any|incidents?|postmortems?|post-mortems?|reports?)\b", re.I
+)
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
 FTS_STOP = frozenset(
     "a an and are as at be by for from has have how in incident incidents is it of on or "
@@ -63,6 +66,7 @@ class QueryReading:
     categories: tuple[str, ...] = ()  # taxonomy category ids named in the query
     systems: tuple[str, ...] = ()  # canonical system names named in the query
     terms: tuple[str, ...] = field(default=())  # lexical terms for BM25
+    dense_text: str = ""  # what the embedding model reads: the query minus generic filler
 
     def describe(self) -> str:
         parts = [f"topic: “{self.topic or self.raw}”"]
@@ -149,4 +153,5 @@ def read_query(
         categories=categories,
         systems=systems,
         terms=lexical_terms(topic or raw),
+        dense_text=" ".join(GENERIC.sub(" ", raw).split()) or raw,
     )

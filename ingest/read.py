@@ -196,7 +196,7 @@ def read_document(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_
         raise ReadError(given, "empty file")
     kind = binary_kind(data)
     if kind:
-        raise ReadError(given, f"binary file (looks like {kind})")
+        raise ReadError(given, f"binary file ({kind})")
     try:
         text, encoding = decode_bytes(data)
     except UnicodeDecodeError:
@@ -243,12 +243,12 @@ def _read_bytes(path: str, max_bytes: int) -> bytes:
 
 
 def binary_kind(data: bytes) -> str:
-    """Return a short name for what binary data looks like, or "" if it may be text."""
+    """Say why data is binary ("looks like PNG image", "contains NUL bytes"), or "" if text."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return ""
     for magic, name in _MAGIC_NUMBERS:
         if data.startswith(magic):
-            return name
+            return f"looks like {name}"
     sample = data[:65536]
     nuls = sample.count(b"\x00")
     if nuls:
@@ -256,10 +256,10 @@ def binary_kind(data: bytes) -> str:
             return ""
         # A stray NUL in a text file is tolerated (and stripped); many of them mean binary.
         if nuls > max(2, len(sample) // 1000):
-            return "binary data (contains NUL bytes)"
+            return "contains NUL bytes"
     controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
     if controls > max(8, len(sample) // 20):
-        return "binary data (contains control bytes)"
+        return "contains control bytes"
     return ""
 
 

@@ -26,14 +26,16 @@ from .query import QueryReading, fts_expression, read_query
 from .records import Evidence, Hit
 from .store import KnowledgeBase, check_embedder
 
-MODES = ("hybrid", "dense", "lexical")
+MODES = ("hybrid", "dense", "lexical", "rrf")
 SECTIONS = ("any", "cause", "timeline", "action", "impact")
 RRF_K = 60
+DENSE_WEIGHT = 0.5  # hybrid = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical (normalised)
 ROLE_BOOST = 1.0  # a sentence in the role the query asks for counts (1 + ROLE_BOOST) times
 CATEGORY_BOOST = 0.5  # an incident in a category the query names
 SYSTEM_BOOST = 0.3  # an incident involving a system the query names
 AGG_WEIGHTS = (1.0, 0.35, 0.15)  # best, second, third sentence of an incident
 CANDIDATES = 300
+MIN_COSINE = 0.15  # dense candidates below this are noise, not evidence
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,36 @@ def _vocabulary() -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
     return categories, systems
 
 
+def fuse_rrf(lists: Sequence[Sequence[tuple[int, float]]], k: int = RRF_K) -> dict[int, float]:
+    """Reciprocal rank fusion of ranked (id, score) lists."""
+    fused: dict[int, float] = defaultdict(float)
+    for ranked in lists:
+        for rank, (row, _score) in enumerate(ranked):
+            fused[row] += 1.0 / (k + rank + 1)
+    return dict(fused)
+
+
+def fuse_convex(
+    dense: Sequence[tuple[int, float]], lexical: Sequence[tuple[int, float]], *, alpha: float
+) -> dict[int, float]:
+    """Convex combination of normalised scores: alpha * dense + (1 - alpha) * lexical.
+
+    Dense cosines are min-max normalised over the candidates, BM25 scores divided by the
+    best one, so a sentence missing from one list scores 0 there.
+    """
+    fused: dict[int, float] = defaultdict(float)
+    if dense and alpha > 0:
+        hi, lo = dense[0][1], dense[-1][1]
+        span = (hi - lo) or 1.0
+        for row, score in dense:
+            fused[row] += alpha * (score - lo) / span
+    if lexical and alpha < 1:
+        top = max(score for _, score in lexical) or 1.0
+        for row, score in lexical:
+            fused[row] += (1 - alpha) * score / top
+    return dict(fused)
+
+
 class SearchEngine:
     """Answers queries over one :class:`KnowledgeBase`; load once, query many times."""
 
@@ -128,7 +160,11 @@ class SearchEngine:
         """(vec_row, cosine) of the n nearest sentences."""
         qv = self.embedder.encode([text])
         scores, ids = vectors.search(self.kb.ann, qv, n)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        return [
+            (int(i), float(s))
+            for i, s in zip(ids[0], scores[0], strict=True)
+            if i >= 0 and s >= MIN_COSINE
+        ]
 
     def _lexical(self, reading: QueryReading, n: int) -> list[tuple[int, float]]:
         """(vec_row, bm25) of the n best lexical matches."""
@@ -194,15 +230,24 @@ class SearchEngine:
         allowed = self._allowed_incidents(filters)
         role = section if section != "any" else None
         n = CANDIDATES * (4 if (allowed is not None or role) else 1)
-        lists: list[list[tuple[int, float]]] = []
-        if mode in ("hybrid", "lexical") and reading.terms:
-            lists.append(self._lexical(reading, n))
-        if mode in ("hybrid", "dense") and reading.raw:
-            lists.append(self._dense(reading.raw, n))
-        fused: dict[int, float] = defaultdict(float)
-        for ranked in lists:
-            for rank, (row, _score) in enumerate(ranked):
-                fused[row] += 1.0 / (RRF_K + rank + 1)
+        lexical = (
+            self._lexical(reading, n)
+            if mode in ("hybrid", "lexical", "rrf") and reading.terms
+            else []
+        )
+        dense = (
+            self._dense(reading.dense_text, n)
+            if mode in ("hybrid", "dense", "rrf") and reading.dense_text
+            else []
+        )
+        if mode == "rrf":
+            fused = fuse_rrf([lexical, dense])
+        else:
+            fused = fuse_convex(
+                dense,
+                lexical,
+                alpha=DENSE_WEIGHT if mode == "hybrid" else (1.0 if mode == "dense" else 0.0),
+            )
         hits = self._aggregate(fused, reading, role, allowed, k)
         return SearchResult(
             query=query,

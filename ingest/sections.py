@@ -61,14 +61,18 @@ KNOWN_HEADINGS: frozenset[str] = frozenset(
         "follow up",
         "follow-ups",
         "what happened",
-        "what happened?",
         "what went wrong",
-        "what went wrong?",
         "what went well",
+        "what went poorly",
+        "what could have gone better",
+        "what can be improved",
+        "where did we get lucky",
+        "where we got lucky",
+        "links",
+        "actionables",
         "what we are doing about it",
-        "what we are doing about it?",
         "what we're doing about it",
-        "what are we doing about it?",
+        "what are we doing about it",
         "timeline",
         "incident timeline",
         "impact",
@@ -616,7 +620,7 @@ def _heading_candidate(line: str, isolated: bool) -> bool:
     """Is a stripped line title-like: short, no sentence ending, Title Case or a known phrase?"""
     if not line or len(line) > 80 or _TERMINAL.search(line) or _BULLET.match(line):
         return False
-    if line.rstrip(":").strip().lower() in KNOWN_HEADINGS:
+    if _WHITESPACE.sub(" ", line.rstrip(":?").strip().lower()) in KNOWN_HEADINGS:
         return True
     words = _WORD.findall(line)
     if not 1 <= len(words) <= 8 or not any(char.isalpha() for char in line):
@@ -628,7 +632,7 @@ def _heading_candidate(line: str, isolated: bool) -> bool:
         return False  # times, figures, version strings
     if _is_title_case(words):
         return True
-    return isolated and len(words) <= 6
+    return isolated and len(words) <= 6 and "," not in line
 
 
 def _split_plain(doc: Document) -> list[_Draft]:
@@ -737,7 +741,9 @@ def _continues(
     if previous != i - 1:
         return False
     if wrap_width:
-        return len(stripped[previous]) >= 0.6 * wrap_width
+        # A line much shorter than the wrap width ended its paragraph (more so after a ".").
+        ended = stripped[previous].endswith((".", "!", "?", ":"))
+        return len(stripped[previous]) >= (0.85 if ended else 0.7) * wrap_width
     # Unwrapped text: one block per line, except indented continuation lines.
     line = lines.line(i)
     return line[:1] in (" ", "\t") and len(line) - len(line.lstrip()) >= 2

@@ -103,10 +103,10 @@ def test_taxonomy_names_the_studies_it_is_grounded_in(taxonomy: Taxonomy) -> Non
 
 
 def test_every_example_is_matched_by_a_cue_of_its_own_category(taxonomy: Taxonomy) -> None:
-    # Not required in general, but a category whose cues miss all its own examples is broken.
+    # The cues should generalise the examples; an example no cue catches shows a gap in them.
     for category in taxonomy.categories:
-        matched = [e for e in category.examples if category.cue_hits(e)]
-        assert matched, f"no cue of {category.axis}/{category.id} matches any of its examples"
+        missed = [e for e in category.examples if not category.cue_hits(e)]
+        assert not missed, f"no cue of {category.axis}/{category.id} matches {missed}"
 
 
 def test_get_prefers_the_cause_axis_and_accepts_an_axis(taxonomy: Taxonomy) -> None:
@@ -178,23 +178,35 @@ def test_cues_match_at_word_boundaries(taxonomy: Taxonomy) -> None:
 @pytest.mark.parametrize(
     ("sentence", "expected"),
     [
-        ("An engineer pushed a configuration change that set the pool limit to zero.", "config_change"),
-        ("Clients retried every failed call, and the retry storm cascaded to the database.", "retry_storm"),
+        ("A configuration change set the pool limit to zero.", "config_change"),
+        ("Clients retried every call and the retry storm cascaded to the database.", "retry_storm"),
         ("The TLS certificate for the API had expired overnight.", "cert_expiry"),
         ("Clock skew from a broken NTP server made tokens look expired.", "time_clock"),
         ("A race condition let two workers claim the same job.", "concurrency_race"),
         ("A power outage took down the racks when the UPS failed.", "hardware"),
     ],
-)  # fmt: skip
+)
 def test_cue_only_classifier_finds_the_obvious_category(taxonomy, sentence, expected) -> None:
     (labels,) = CauseClassifier(taxonomy, None).classify([sentence])
     assert expected in ids(labels)
 
 
-def test_nothing_fits_gives_unknown_not_a_forced_guess(fake_classifier: CauseClassifier) -> None:
-    (labels,) = fake_classifier.classify(["The weather in the afternoon was pleasant and sunny."])
+NOT_CAUSES = [
+    "The weather in the afternoon was pleasant and sunny.",
+    "We would like to thank our customers for their patience.",
+    "The team met on Monday to discuss the roadmap.",
+]
+
+
+def test_nothing_fits_gives_unknown_not_a_forced_guess(taxonomy: Taxonomy) -> None:
+    for labels in CauseClassifier(taxonomy, None).classify(NOT_CAUSES):
+        assert ids(labels) == ["unknown"]
+        assert 0.5 <= labels[0].confidence <= 1.0
+
+
+def test_an_explicitly_unknown_cause_is_labelled_unknown(taxonomy: Taxonomy) -> None:
+    (labels,) = CauseClassifier(taxonomy, None).classify(["The root cause is still unknown."])
     assert ids(labels) == ["unknown"]
-    assert 0.0 <= labels[0].confidence <= 1.0
 
 
 def test_labels_are_confident_calibrated_and_sorted(fake_classifier: CauseClassifier) -> None:
@@ -214,7 +226,9 @@ def test_labels_are_confident_calibrated_and_sorted(fake_classifier: CauseClassi
 def test_similarity_alone_can_assign_a_category(taxonomy: Taxonomy) -> None:
     # The cue-free paraphrase shares most words with a natural_disaster example; only the
     # embedding similarity can find it.
-    sentence = "Flood water reached the ground floor of the facility where our backup generators stood."
+    sentence = (
+        "Flood water reached the ground floor of the facility where our backup generators stood."
+    )
     category = taxonomy.get("natural_disaster")
     without_cues = sentence.replace("Flood", "Rain")
     assert not category.cue_hits(without_cues)
@@ -278,7 +292,10 @@ def test_rollup_keeps_the_best_confidence_per_category_and_drops_unknown() -> No
 
 
 def test_rollup_of_only_unknown_causes_is_unknown_and_of_nothing_is_empty() -> None:
-    per_cause = [(CategoryScore("unknown", "Unknown", 0.6),), (CategoryScore("unknown", "Unknown", 0.8),)]
+    per_cause = [
+        (CategoryScore("unknown", "Unknown", 0.6),),
+        (CategoryScore("unknown", "Unknown", 0.8),),
+    ]
     assert rollup(per_cause) == (CategoryScore("unknown", "Unknown", 0.8),)
     assert rollup([]) == ()
 
@@ -306,7 +323,7 @@ def test_cluster_causes_groups_a_recurring_cause_across_incidents() -> None:
     assert cluster.texts == tuple(text for _, text in RECURRING[:3])
     assert {"certificate", "tls", "gateway"} & set(cluster.label.split())
     assert 0.4 <= cluster.cohesion <= 1.0
-    assert cluster.to_dict()["incident_ids"] == ["inc-1", "inc-2", "inc-3"]
+    assert tuple(cluster.to_dict()["incident_ids"]) == ("inc-1", "inc-2", "inc-3")
 
 
 def test_a_pattern_within_one_incident_is_not_a_recurring_cluster() -> None:
@@ -402,6 +419,14 @@ def test_seed_sentences_get_their_specific_category(real_classifier: CauseClassi
 
 
 @pytest.mark.models
+def test_real_model_answers_unknown_for_sentences_that_are_not_causes(
+    real_classifier: CauseClassifier,
+) -> None:
+    for labels in real_classifier.classify(NOT_CAUSES):
+        assert ids(labels) == ["unknown"]
+
+
+@pytest.mark.models
 def test_seed_impact_and_mitigation_axes(real_classifier: CauseClassifier) -> None:
     latency = sentence_containing("001", "introduced additional latency to the authentication flow")
     assert "latency" in ids(real_classifier.classify([latency], axis="impact")[0])
@@ -426,7 +451,7 @@ def test_real_model_clusters_paraphrased_causes_across_incidents(
         ("g", "A thundering herd of reconnecting clients overloaded the API after the restart."),
     ]
     vectors = real_classifier.embedder.encode([text for _, text in items])
-    clusters = cluster_causes(items, vectors, threshold=0.45)
+    clusters = cluster_causes(items, vectors, threshold=0.4)
     groups = {frozenset(c.incident_ids) for c in clusters}
     assert frozenset("abc") in groups
     assert frozenset("fg") in groups

@@ -1,4 +1,4 @@
-"""Structured extraction: sentences with roles, causes, timeline, actions, impact, systems, metadata.
+"""Structured extraction: sentence roles, causes, timeline, actions, impact, systems, metadata.
 
 ``analyze_many`` runs the spaCy pipeline over all blocks of all documents in batches
 (``nlp.pipe``), splits blocks into sentences with offsets into ``Document.text``, assigns roles
@@ -30,7 +30,7 @@ from .actions import extract_actions
 from .causes import extract_causes
 from .impact import extract_impacts
 from .metadata import Metadata, extract_metadata
-from .roles import SentenceView, assign_roles
+from .roles import SentenceView, assign_roles, heading_scores
 from .systems import extract_systems
 from .timeline import extract_timeline
 
@@ -109,9 +109,7 @@ def _entities(doc: Doc, offset: int, start: int, end: int) -> tuple[Entity, ...]
     return tuple(found)
 
 
-def split_block(
-    text: str, block: Block, doc: Doc, offset: int
-) -> list[tuple[int, int, Any]]:
+def split_block(text: str, block: Block, doc: Doc, offset: int) -> list[tuple[int, int, Any]]:
     """Sentences of one block (or piece of one) as (start, end, spaCy span or doc) in text.
 
     A short list item or table row stays one sentence; other blocks follow spaCy's sentence
@@ -148,6 +146,24 @@ def _heading_paths(sections: tuple[Section, ...]) -> list[tuple[str, ...]]:
     return paths
 
 
+def _after_action_flags(sections: tuple[Section, ...]) -> list[bool]:
+    """For each section: its heading has no role and the last heading that had one was action.
+
+    Plain-text reports put "What we are doing about it?" and its sub-topics ("More resilient
+    architecture") at the same level; the sub-topics then still belong to the actions.
+    """
+    flags = []
+    last_role_action = False
+    for section in sections:
+        scores = heading_scores(section.title)
+        if scores:
+            last_role_action = max(scores, key=lambda role: scores[role]) == "action"
+            flags.append(False)
+        else:
+            flags.append(last_role_action and bool(section.title))
+    return flags
+
+
 class _DocState:
     """Sentences collected for one document while its blocks come back from spaCy."""
 
@@ -155,6 +171,7 @@ class _DocState:
         self.document = document
         self.sections = sections
         self.paths = _heading_paths(sections)
+        self.after_action = _after_action_flags(sections)
         self.views: list[SentenceView] = []
         self.block_counter = -1
         self.last_block: tuple[int, int] | None = None
@@ -191,6 +208,7 @@ class _DocState:
                     block_end=ref.block.end,
                     first_in_block=first,
                     heading_path=self.paths[ref.section],
+                    after_action_heading=self.after_action[ref.section],
                     offset=ref.offset,
                 )
             )

@@ -14,7 +14,15 @@ import re
 
 from ingest.records import Action
 
-from .roles import ACTION_CUES, ACTION_IMPERATIVE, SentenceView, heading_scores, normalize_quotes
+from .roles import (
+    ACTION_ANNOUNCEMENT,
+    ACTION_CUES,
+    ACTION_IMPERATIVE,
+    ACTION_WEAK,
+    SentenceView,
+    heading_scores,
+    normalize_quotes,
+)
 
 DONE_MARK = re.compile(
     r"\(\s*(complete[d]?|done|fixed|resolved|finished|implemented|deployed|shipped)\s*\)|"
@@ -59,6 +67,11 @@ PLANNED_WORDS = re.compile(
     r"\bneeds? to\b|\bmust\b|\bwould like to\b|\bnext (?:week|month|quarter|year)\b|\bTODO\b",
     re.IGNORECASE,
 )
+# "Once we have completed X, we will ..." is a plan, whatever the first clause says.
+CONDITIONAL_PLAN = re.compile(
+    r"^\W*(once|when|after|as soon as) we(?: have|'ve)? [^,.]*,\s*we(?: will|'ll)\b",
+    re.IGNORECASE,
+)
 PREVENTIVE = re.compile(
     r"\bprevent|\bfuture\b|\bavoid|\breduce the (?:likelihood|risk|chance|impact)|\balert|"
     r"\bmonitor|\brecurr|\bagain\b|\bresilien|\bredundan|\brobust|\bvisibility|\bdetect|"
@@ -100,6 +113,8 @@ def action_status(text: str) -> str:
     if IN_PROGRESS_MARK.search(normalized):
         return "in_progress"
     if PLANNED_MARK.search(normalized):
+        return "planned"
+    if CONDITIONAL_PLAN.search(normalized):
         return "planned"
     if IN_PROGRESS_WORDS.search(normalized):
         return "in_progress"
@@ -153,12 +168,29 @@ def _is_action_section(view: SentenceView) -> bool:
     return False
 
 
-def _has_action_language(text: str, block_kind: str) -> bool:
+CONTINUES_ACTION = re.compile(
+    r"^\W*(this|that|these|it|the) (will|would|should|effort|work|change|changes|project|tool|"
+    r"tooling|allows?|helps?|gives?|means|ensures?|is|was|has been)\b",
+    re.IGNORECASE,
+)
+
+
+def _has_action_language(text: str, block_kind: str, in_section: bool = False) -> bool:
     lowered = normalize_quotes(text).lower()
     if ACTION_CUES.search(lowered):
         return True
+    if in_section and ACTION_WEAK.search(lowered):
+        return True
     stripped = re.sub(r"^[\W_]+", "", text)
     return block_kind in ("list_item", "table_row") and bool(ACTION_IMPERATIVE.match(stripped))
+
+
+def _follow_up(action: Action, lowered: str) -> bool:
+    """Outside action sections, a step done during the response ("we rolled out the fix") is
+    narrative; only plans, work in progress and steps taken since count as action items."""
+    if action.status in ("planned", "in_progress"):
+        return True
+    return bool(re.search(r"\b(already|since|now|going forward|follow[- ]?up|permanent)", lowered))
 
 
 def _make_action(text: str, start: int, end: int, sentence: int) -> Action:
@@ -183,7 +215,7 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
     while i < len(views):
         view = views[i]
         kind = view.sentence.block_kind
-        in_section = _is_action_section(view)
+        in_section = _is_action_section(view) or view.after_action_heading
         if kind in ("list_item", "table_row"):
             # The whole item is one action; its sentences are views[i:j].
             j = i + 1
@@ -197,11 +229,30 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
                     actions.append(_make_action(text, start, end, view.sentence.index))
             i = j
             continue
-        is_action = view.sentence.role == "action" or (
-            in_section and "action" in view.sentence.roles
+        lowered = normalize_quotes(view.text).lower()
+        committed = bool(ACTION_CUES.search(lowered))
+        is_action = "action" in view.sentence.roles and (
+            view.sentence.role == "action" or committed or in_section
         )
-        if is_action and _has_action_language(view.text, kind):
-            s = view.sentence
-            actions.append(_make_action(text, s.start, s.end, s.index))
+        if (
+            is_action
+            and (committed or (in_section and kind != "paragraph"))
+            and not ACTION_ANNOUNCEMENT.search(lowered)
+        ):
+            # Sentences that go on about the same step ("This will help ...") join it.
+            j = i + 1
+            while (
+                j < len(views)
+                and views[j].block == view.block
+                and CONTINUES_ACTION.match(views[j].text)
+                and not ACTION_CUES.search(normalize_quotes(views[j].text).lower())
+            ):
+                j += 1
+            start, end = view.sentence.start, views[j - 1].sentence.end
+            action = _make_action(text, start, end, view.sentence.index)
+            if in_section or view.after_action_heading or _follow_up(action, lowered):
+                actions.append(action)
+                i = j
+                continue
         i += 1
     return tuple(actions)

@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING
 
 from ingest.records import Cause
 
-from .roles import CAUSE_REJECTED, SentenceView, cause_score, heading_scores, normalize_quotes
+from .roles import (
+    ACTION_CUES,
+    CAUSE_REJECTED,
+    SentenceView,
+    cause_score,
+    heading_scores,
+    normalize_quotes,
+)
 
 if TYPE_CHECKING:
     from spacy.matcher import Matcher
@@ -30,7 +37,8 @@ TRIGGER = re.compile(
 )
 CONTRIBUTING = re.compile(
     r"\bcontribut|\bcompound|\bexacerbat|^\W*(additionally|in addition|also|furthermore|"
-    r"moreover|combined with|coupled with|on top of)\b|\bmade (the situation|things|it|this) worse\b|"
+    r"moreover|combined with|coupled with|on top of)\b|"
+    r"\bmade (the situation|things|it|this) worse\b|"
     r"\bfurther\b|\bamplif|\baggravat"
 )
 ROOT = re.compile(r"\broot[\s-]cause\b|\bthe (underlying|main|primary|real) cause\b")
@@ -104,17 +112,26 @@ def cue_names(view: SentenceView) -> set[str]:
 
 
 def is_causal(view: SentenceView) -> bool:
-    """True when the sentence states (not rejects, not merely seeks) a cause."""
+    """True when the sentence states (not rejects, not merely seeks) a cause.
+
+    A sentence that reports or commits to a fix ("we have identified the bug that caused the
+    slow down and rolled out a fix") is an action, not a cause.
+    """
     lowered = normalize_quotes(view.text).lower()
     if CAUSE_REJECTED.search(lowered):
+        return False
+    if view.sentence.role == "action" or ACTION_CUES.search(lowered):
         return False
     if "cause" in view.sentence.roles:
         return True
     return cause_score(view.text) >= 2.0
 
 
-def cause_kind(text: str, heading: str) -> str:
-    """root_cause, trigger or contributing, from the span's wording and its heading."""
+def cause_kind(text: str, heading: str, dated: bool = False) -> str:
+    """root_cause, trigger or contributing, from the span's wording and its heading.
+
+    ``dated``: the sentence is also a timeline event; a dated event that causes is a trigger.
+    """
     lowered = normalize_quotes(text).lower()
     head = heading.lower()
     if "contributing" in head or "contributor" in head:
@@ -125,7 +142,7 @@ def cause_kind(text: str, heading: str) -> str:
         return "root_cause"
     if CONTRIBUTING.search(lowered):
         return "contributing"
-    if TRIGGER.search(lowered):
+    if TRIGGER.search(lowered) or dated:
         return "trigger"
     return "root_cause"
 
@@ -162,10 +179,12 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
         ):
             last += 1
         start, end = views[first].sentence.start, views[last].sentence.end
-        kind = cause_kind(text[views[i].sentence.start : views[i].sentence.end], view.heading)
-        causes.append(
-            Cause(text=text[start:end], start=start, end=end, kind=kind, sentence=first)
+        kind = cause_kind(
+            text[views[i].sentence.start : views[i].sentence.end],
+            view.heading,
+            dated="timeline" in view.sentence.roles,
         )
+        causes.append(Cause(text=text[start:end], start=start, end=end, kind=kind, sentence=first))
         i = last + 1
     return tuple(causes)
 

@@ -33,8 +33,39 @@ RATE = re.compile(
     r"\b(?:elevated|increased|high|higher) (?:error rates?|latency|levels of \w+)",
     re.IGNORECASE,
 )
-_APPROX = {"approximately", "about", "around", "nearly", "almost", "roughly", "over", "some",
-           "up", "to", "more", "than", "less", "fewer", "~"}
+_CLOCK = r"\d{1,2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?(?:\s*(?:UTC|GMT|[A-Z]{2,4}T))?"
+TIME_RANGE = re.compile(
+    r"\b(?:from|between)\s+(?:approximately\s+|about\s+|around\s+|roughly\s+)?"
+    + _CLOCK
+    + r"\s+(?:to|and|until|till)\s+"
+    + _CLOCK,
+    re.IGNORECASE,
+)
+SHARE = re.compile(
+    r"\b(?:an?\s+(?:small|large|significant|limited|growing|substantial)\s+(?:number|portion|"
+    r"subset|percentage|fraction|share)\s+of|a\s+(?:portion|subset|fraction|majority|minority)\s+of|"
+    r"the\s+majority\s+of|(?:some|many|most|all)(?:\s+of)?)\s+(?:our\s+|the\s+|their\s+)?"
+    r"(?:[A-Z][\w-]*\s+)?(?:[\w-]+\s+)?(?:customers|users|accounts|requests|messages|emails|"
+    r"services|clients|tenants|sites|builds|deployments|queries|visitors|editors)\b",
+    re.IGNORECASE,
+)
+_APPROX = {
+    "approximately",
+    "about",
+    "around",
+    "nearly",
+    "almost",
+    "roughly",
+    "over",
+    "some",
+    "up",
+    "to",
+    "more",
+    "than",
+    "less",
+    "fewer",
+    "~",
+}
 
 
 def _numeric_phrase(span: Span, ent: Span) -> tuple[int, int]:
@@ -76,11 +107,14 @@ def impact_figures(view: SentenceView, text: str) -> tuple[str, ...]:
             ):
                 continue  # a bare small number ("step 2") is not a figure
             tok_start, tok_end = _numeric_phrase(span, ent)
+            phrase = doc[tok_start:tok_end].text
+            if ent.label_ in ("CARDINAL", "QUANTITY") and not IMPACT_OBJECTS.search(phrase):
+                continue  # "the 512 MTU", "296": a number that counts nothing affected
             start = offset + doc[tok_start].idx
             end = offset + doc[tok_end - 1].idx + len(doc[tok_end - 1].text)
             if s.start <= start < end <= s.end:
                 found.append((start, end))
-    for pattern in (RATE, DURATION):
+    for pattern in (RATE, DURATION, TIME_RANGE, SHARE):
         for match in pattern.finditer(text, s.start, s.end):
             found.append((match.start(), match.end()))
     return _dedupe(text, found)

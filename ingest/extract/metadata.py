@@ -53,7 +53,9 @@ _DAY_RE = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 DATE_PATTERNS = (
     re.compile(r"\b(?P<year>(?:19|20)\d{2})-(?P<month>\d{1,2})-(?P<day>\d{1,2})\b"),
     re.compile(
-        r"\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(?P<month>" + _MONTH_RE + r")\s+"
+        r"\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(?P<month>"
+        + _MONTH_RE
+        + r")\s+"
         + _DAY_RE
         + r"\b(?:,?\s+(?P<year>(?:19|20)\d{2})\b)?",
         re.IGNORECASE,
@@ -90,6 +92,11 @@ GENERIC_HEADING = re.compile(
 )
 SUMMARY_HEADING = re.compile(
     r"summary|overview|tl;?dr|description|what happened|introduction|abstract", re.IGNORECASE
+)
+REPORT_FOR = re.compile(
+    r"\b(?:incident|status|postmortem|post-mortem|outage) (?:report|update|page)?\s*(?:for|from)\s+"
+    r"\[?(?P<name>[A-Za-z][\w.-]{1,40})\]?",
+    re.IGNORECASE,
 )
 _VENDOR_KINDS = {
     "email",
@@ -214,23 +221,23 @@ def incident_date(
     text: str, views: list[SentenceView], published: DateMention | None, title: str
 ) -> tuple[str, str]:
     """(ISO incident date or "", note) from the first date written in an event sentence."""
-    candidates: list[DateMention] = []
+    event_date: DateMention | None = None
+    first_date: DateMention | None = None
     for view in views:
         s = view.sentence
         mentions = [
-            m for m in find_dates(text, s.start, s.end) if not _excluded_date(text, m, published)
+            m
+            for m in find_dates(text, s.start, s.end)
+            if m.month and not _excluded_date(text, m, published)
         ]
         if not mentions:
             continue
+        if first_date is None or (not first_date.day and mentions[0].day):
+            first_date = mentions[0] if first_date is None or mentions[0].day else first_date
         if s.role in ("timeline", "impact", "cause") or set(s.roles) & {"timeline", "impact"}:
-            candidates.append(mentions[0])
+            event_date = mentions[0]
             break
-        candidates.append(mentions[0])
-    dated = [m for m in candidates if m.month]
-    # Prefer a full date from an event sentence, else any full date, else the title's month.
-    chosen = None
-    for mention in reversed(dated):
-        chosen = mention if mention.day else chosen or mention
+    chosen = event_date or first_date
     if chosen is None:
         title_dates = find_dates(title)
         if title_dates:
@@ -264,45 +271,97 @@ def _clean_title(line: str) -> str:
     return re.sub(r"\s+", " ", line).strip(" -:|")
 
 
+def _standalone_lines(text: str, limit: int = 15) -> list[str]:
+    """The first non-blank lines that stand alone: not wrapped into the next line."""
+    head = text[:4000]
+    lines = head.split("\n")
+    if len(head) < len(text):
+        lines = lines[:-1]  # the last line may be cut short
+    has_blank_lines = any(not line.strip() for line in lines)
+    found = []
+    for i, raw in enumerate(lines):
+        line = raw.strip()
+        if not line:
+            continue
+        before_blank = i == 0 or not lines[i - 1].strip() or not has_blank_lines
+        after_blank = i + 1 >= len(lines) or not lines[i + 1].strip() or not has_blank_lines
+        if before_blank and after_blank:
+            found.append(raw)
+        if len(found) >= limit:
+            break
+    return found
+
+
 def find_title(
     document: Document, sections: tuple[Section, ...], views: list[SentenceView], org: str
 ) -> str:
     """The title a person would give the report (see module docstring)."""
-    hint = _clean_title(document.title_hint)
+    hint = _clean_title(
+        re.split(r"\s+[|\u2013\u2014]\s+|\s+-\s+(?=[^-]+$)", document.title_hint)[0]
+    )
     if hint and _heading_like(hint):
         return hint
-    for section in sections[:6]:
-        if section.level and section.level <= 2:
-            title = _clean_title(section.title)
-            if _heading_like(title):
-                return title
-    head = document.text[:1500].splitlines()[:15]
-    for raw in head:
+    for raw in _standalone_lines(document.text):
         line = _clean_title(raw)
         if line and _heading_like(line) and len(line.split()) >= 2:
             return line
+    for section in sections[:8]:
+        if section.level:
+            title = _clean_title(section.title)
+            if _heading_like(title) and len(title.split()) >= 2:
+                return title
     return _title_from_sentences(views, org)
 
 
-def _title_from_sentences(views: list[SentenceView], org: str) -> str:
-    best = ""
-    for view in views[:25]:
-        s = view.sentence
-        words = s.text.split()
-        if 6 <= len(words) <= 24 and s.role in ("cause", "impact"):
-            best = s.text
-            break
-    if not best:
-        for view in views[:10]:
-            if len(view.text.split()) >= 5:
-                best = view.text
+_LEADING_ADVERBIAL = re.compile(
+    r"^\W*(on|at|by|around|between|from|shortly after|after|beginning|starting|earlier|"
+    r"yesterday|today|last|this past|recently|while|when|during|following)\b[^,]{0,60},\s*",
+    re.IGNORECASE,
+)
+_PRONOUN_START = re.compile(r"^\W*(this|these|that|those|it|they|we would|we'd)\b", re.IGNORECASE)
+
+
+def _clip(view: SentenceView, max_words: int = 14) -> str:
+    """The sentence without a leading time adverbial, cut after a noun phrase near max_words."""
+    text = re.sub(r"\s+", " ", view.text).strip().rstrip(".")
+    text = _LEADING_ADVERBIAL.sub("", text)
+    if len(text.split()) > max_words:
+        # Cut at the first clause boundary that leaves a phrase of 5+ words, else hard.
+        for boundary in re.finditer(
+            r",|;|\s(?:that|which|who|where|while|and|but|so|because)\s", text
+        ):
+            head = text[: boundary.start()]
+            if 5 <= len(head.split()) <= max_words:
+                text = head
                 break
-    if not best:
+        else:
+            text = " ".join(text.split()[:max_words])
+    text = text.strip(" ,;:-")
+    return text[:1].upper() + text[1:]
+
+
+def _title_from_sentences(views: list[SentenceView], org: str) -> str:
+    """ "Org: <short clause>" from the sentence that best says what happened."""
+    best: SentenceView | None = None
+    best_score = -1.0
+    for position, view in enumerate(views[:30]):
+        s = view.sentence
+        words = len(s.text.split())
+        if words < 6 or _PRONOUN_START.match(s.text) or s.block_kind == "table_row":
+            continue
+        score = 2.0 * ("impact" in s.roles) + 1.5 * ("cause" in s.roles)
+        score += 1.0 * ("timeline" in s.roles) + (
+            2.0 if SUMMARY_HEADING.search(view.heading) else 0
+        )
+        score -= 0.08 * position + (0.05 * max(0, words - 20))
+        if s.role in ("action", "other"):
+            score -= 1.0
+        if score > best_score:
+            best, best_score = view, score
+    if best is None:
         return org or "Untitled incident"
-    best = re.sub(r"\s+", " ", _clean_title(best)).rstrip(".")
-    if len(best) > 90:
-        best = best[:90].rsplit(" ", 1)[0] + "…"
-    return f"{org}: {best}" if org else best
+    clause = _clip(best)
+    return f"{org}: {clause}" if org else clause
 
 
 def find_organization(text: str, views: list[SentenceView], title: str) -> str:
@@ -343,13 +402,20 @@ def find_organization(text: str, views: list[SentenceView], title: str) -> str:
     for key in list(scores):
         if key in title.lower():
             scores[key] += 3.0
+    for match in REPORT_FOR.finditer(text[:3000]):
+        name = match.group("name")
+        key = name.lower()
+        surface.setdefault(key, name if name[:1].isupper() else name.capitalize())
+        scores[key] += 5.0
     if not scores:
         return ""
     key, score = scores.most_common(1)[0]
     return surface[key] if score >= 2.0 else ""
 
 
-def summarize(sections: tuple[Section, ...], views: list[SentenceView], limit: int = 3) -> tuple[str, ...]:
+def summarize(
+    sections: tuple[Section, ...], views: list[SentenceView], limit: int = 3
+) -> tuple[str, ...]:
     """2-3 sentences that best say what happened (Summary section first)."""
     prose = [v for v in views if len(v.text.split()) >= 6 and v.sentence.block_kind != "table_row"]
     in_summary = [

@@ -38,6 +38,7 @@ class SentenceView:
     first_in_block: bool = False
     heading_path: tuple[str, ...] = ()  # enclosing headings, outermost first, own heading last
     offset: int = 0  # where the spaCy doc of ``span`` starts in the source text
+    after_action_heading: bool = False  # an action heading came earlier at the same level
 
     @property
     def text(self) -> str:
@@ -76,8 +77,8 @@ _HEADING_RULES: tuple[tuple[str, float, re.Pattern[str]], ...] = (
             r"\bactions?\b|remediat|corrective|prevent|follow[\s-]*ups?|next steps|going forward|"
             r"what (we are|we're|we will|we'll|we) (doing|do|going to do|done)|doing about it|"
             r"improvements?|to[\s-]?dos?\b|future (work|plans?)|lessons|takeaways|"
-            r"making it right|mitigations? (planned|going forward)|recommendations|"
-            r"resilien|fix(es)?\b|changes we|plan\b"
+            r"mitigations? (planned|going forward)|recommendations|"
+            r"resilien|fix(es)?\b|changes we|action plan|what('s| is) next|moving forward"
         ),
     ),
     (
@@ -90,7 +91,10 @@ _HEADING_RULES: tuple[tuple[str, float, re.Pattern[str]], ...] = (
     ),
 )
 _WEAK_HEADINGS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("timeline", re.compile(r"what (actually )?happened|the situation|incident (details|description)")),
+    (
+        "timeline",
+        re.compile(r"what (actually )?happened|the situation|incident (details|description)"),
+    ),
     ("cause", re.compile(r"what happened|investigation|analysis|background|details")),
 )
 
@@ -117,7 +121,8 @@ def heading_scores(heading: str) -> dict[str, float]:
 CAUSE_STRONG = re.compile(
     r"\bcaused\b|\bcausing\b|\bcauses\b|\bdue to\b|\btrigger(ed|ing|s)?\b|\bas a result of\b|"
     r"\bbecause\b|\bled to\b|\bleads? to\b|\bleading to\b|\bresult(ed|ing|s)? in\b|"
-    r"\broot[\s-]cause\b|\bthe cause\b|\bcompound(ed|ing|s)?\b|\bresponsible for\b|"
+    r"\broot[\s-]cause\b|\bthe cause\b|\bcompound(ed|ing|s)?\b|\bresponsible for\b(?! \w+ing\b)|"
+    r"\bcoincid(ed|es|ing) with\b|"
     r"\bcontribut(ed|ing|es?|or|ors) (to|factor)|"
     r"\bintroduc(ed|ing|es) (a |an |additional |the |some |new |extra |significant )*"
     r"(bug|regression|latency|error|issue|problem|load|delay|fault|defect|race)|"
@@ -129,14 +134,29 @@ CAUSE_STRONG = re.compile(
 CAUSE_WEAK = re.compile(
     r"\bbug\b|\bregression\b|\bhuman error\b|\btypo\b|\bexpired\b|\bsaturat|\bspike\b|"
     r"\bfailed to\b|\bwithout\b.*\b(limit|check|validation)|\bincorrect(ly)?\b|\bwrong\b|"
-    r"\bunexpected(ly)?\b|\bleak\b|\bflood|\bstorm\b|\bcascad|\bretr(y|ied|ies|ying)\b"
+    r"\bunexpected(ly)?\b|\bleak\b|\bflood|\bstorm\b|\bcascad|\bretr(y|ied|ies|ying)\b|"
+    r"\b(is|was|were|are) related to\b"
+)
+# A finding that names a problem ("we discovered that our DDoS mitigation was impacting ...").
+CAUSE_FINDING = re.compile(
+    r"\b(discovered|found|determined|identified|realized|realised|confirmed|traced|learned)"
+    r"( \w+)? that\b.*\b(impact|caus|bug|fail|broke|misconfig|overload|exhaust|block|drop|"
+    r"reject|leak|stuck|stall|not |wasn't|weren't|incorrect|wrong)"
 )
 # A cue that names the search for a cause rather than a cause.
 CAUSE_SEARCH = re.compile(
     r"\b(determine|determining|find|finding|identify|identifying|search(ing)? for|investigat\w*|"
-    r"understand(ing)?|analy[sz]\w*|of|on|into|complete[d]?|for)\s+(a|the|our|any|its)\s+"
-    r"(root[\s-]cause|cause)|(root[\s-]cause|cause) (analysis|is (still )?(unknown|unclear))|"
-    r"possible causes|what the (possible )?causes"
+    r"understand(ing)?|analy[sz]\w*|of|on|into|complete[d]?|for|around|about|regarding|behind)"
+    r"\s+(a|the|our|any|its)\s+(root[\s-]cause|cause|source)|"
+    r"(root[\s-]cause|cause) (analysis|is (still )?(unknown|unclear))|"
+    r"possible causes|what the (possible )?causes|"
+    r"as a result of (this|the|these) (outage|incident|event|issue|disruption)s?|"
+    r"\bwhether\b.*|\bif\b.*\bcaus\w*|\bto (prevent|avoid|minimi[sz]e|reduce) [^,.;]*"
+)
+# A result that is a recovery, not a failure ("resulted in our services resuming").
+GOOD_OUTCOME = re.compile(
+    r"\b(result(ed|ing|s)? in|led to|leading to|caus(ed|ing)|allow(ed|ing)|enabl(ed|ing))\b"
+    r".{0,60}\b(resum|recover|restor|normal|stabili[sz]|improv|success|healthy|back to)"
 )
 # Speculation the text itself rejects.
 CAUSE_REJECTED = re.compile(
@@ -146,26 +166,38 @@ CAUSE_REJECTED = re.compile(
     r"\bwithout customer impact\b"
 )
 
+# Commitment or progress with "we" (or a status marker): enough on its own for an action.
 ACTION_CUES = re.compile(
-    r"\bwe (will|'ll|are going to|plan to|intend to|are planning|'re planning|"
-    r"are (also |currently |now )?(working|developing|adding|implementing|building|tuning|"
-    r"reviewing|improving|creating|updating|introducing|migrating|formalizing|evaluating|"
+    r"\bwe ?(will|'ll|are going to|'re going to|plan to|intend to|are planning|'re planning|"
+    r"are (also |currently |now |actively )?(working|developing|adding|implementing|building|"
+    r"tuning|reviewing|improving|creating|updating|introducing|migrating|formalizing|evaluating|"
     r"exploring|investing|re-?architecting|redesigning|rolling out|moving|changing)|"
-    r"'re (also |currently |now )?(working|developing|adding|implementing|building|tuning|"
-    r"reviewing|improving|creating|updating|introducing|migrating|in the process)|"
+    r"'re (also |currently |now |actively )?(working|developing|adding|implementing|building|"
+    r"tuning|reviewing|improving|creating|updating|introducing|migrating|in the process)|"
     r"are (also )?in the process|"
-    r"(have|'ve) (already |since |now |also )*(added|implemented|deployed|introduced|rolled out|"
-    r"updated|created|improved|increased|moved|migrated|started|begun|fixed|identified|"
+    r"(have|'ve) (already |since |now |also )*(added|implemented|deployed|introduced|"
+    r"rolled out|updated|created|improved|increased|moved|migrated|started|begun|fixed|"
     r"put in place|made|changed|enabled|disabled|written|worked|completed|scheduled|"
     r"upgraded|reduced|removed|configured|set up|established)|"
-    r"'ve already|(would|need to|should|must) (add|improve|review|investigate|implement|"
+    r"(would|need to|should|must) (add|improve|review|investigate|implement|"
     r"consider|ensure|document|update|create|make|build|set up)|"
-    r"(are|'re) committed to|(have|'ve) identified several actions)|"
-    r"\baction items?\b|\bfollow[\s-]?ups?\b|\bto prevent\b|\breduce the (likelihood|risk|chance)|"
+    r"(are|'re) going to)|"
+    r"\b(rolled out|deployed|shipped|released|applied) (a |the )?(fix|patch|hotfix)\b|"
+    r"\baction items?\b|\bfollow[\s-]?ups?\b|"
     r"\(\s*(complete[d]?|planned|in progress|done|ongoing|todo|not started)\s*\)|"
-    r"\bgoing forward\b|\blonger term\b|\bin the future\b|\bwill be (\w+ing|\w+ed)\b|"
-    r"\bexpect (this|the) work\b|\bis underway\b|\bunder way\b|\bTODO\b|\bto avoid\b|"
-    r"\bnext steps?\b|\[[ xX]\]|\u2705"
+    r"\bTODO\b|\[[ xX]\]|\u2705"
+)
+# Forward-looking wording that supports an action but is not one by itself.
+ACTION_WEAK = re.compile(
+    r"\bto prevent\b|\breduce the (likelihood|risk|chance)|\bgoing forward\b|\blonger term\b|"
+    r"\bin the future\b|\bwill be (\w+ing|\w+ed)\b|\bexpect (this|the) work\b|\bis underway\b|"
+    r"\bunder way\b|\bto avoid\b|\bnext steps?\b|\bto ensure\b"
+)
+# Sentences that announce actions rather than state one.
+ACTION_ANNOUNCEMENT = re.compile(
+    r"\b(identified|following|several|some|these|a number of|list of|the following) "
+    r"(\w+ )?(actions|steps|changes|measures|improvements|action items)\b(?! to )|"
+    r"\b(are|is) (as follows|listed below|below)\b|:\s*$"
 )
 ACTION_IMPERATIVE = re.compile(
     r"^(add|create|implement|improve|investigate|review|update|document|migrate|upgrade|remove|"
@@ -191,8 +223,11 @@ IMPACT_OBJECTS = re.compile(
     r"packets?|connections?|minutes?|hours?|seconds?|days?)\b",
     re.IGNORECASE,
 )
-NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|"
-                    r"thousands?|millions?|half|all|most|many|some|several)\b", re.IGNORECASE)
+NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|"
+    r"thousands?|millions?|half|all|most|many|some|several)\b",
+    re.IGNORECASE,
+)
 _LEADING_TIME = re.compile(
     r"^\W*(at|on|by|from|between|around|about|approximately|shortly after|shortly before|"
     r"after|before|until|starting|beginning|as of|circa|~)?\s*"
@@ -213,8 +248,10 @@ def cause_score(text: str) -> float:
     lowered = normalize_quotes(text).lower()
     if CAUSE_REJECTED.search(lowered):
         return 0.0
+    if GOOD_OUTCOME.search(lowered) and not CAUSE_WEAK.search(lowered):
+        return 0.0
     scrubbed = CAUSE_SEARCH.sub(" ", lowered)
-    strong = len(CAUSE_STRONG.findall(scrubbed))
+    strong = len(CAUSE_STRONG.findall(scrubbed)) + len(CAUSE_FINDING.findall(scrubbed))
     weak = len(CAUSE_WEAK.findall(scrubbed))
     return min(3.0, 2.0 * strong + 1.0 * weak)
 
@@ -223,6 +260,7 @@ def action_score(text: str, block_kind: str) -> float:
     """How strongly the sentence commits to or reports a corrective/preventive step."""
     lowered = normalize_quotes(text).lower()
     score = 2.0 * min(2, len(ACTION_CUES.findall(lowered)))
+    score += 1.0 * min(2, len(ACTION_WEAK.findall(lowered)))
     stripped = re.sub(r"^[\W_]+", "", text)
     if block_kind in ("list_item", "table_row") and ACTION_IMPERATIVE.match(stripped):
         score += 2.0
@@ -231,15 +269,25 @@ def action_score(text: str, block_kind: str) -> float:
     return min(3.0, score)
 
 
+# Wording that mentions impact without reporting any ("to prevent customer impact").
+IMPACT_NOT_REPORTED = re.compile(
+    r"\bto (prevent|avoid|minimi[sz]e|reduce|limit|mitigate) [^,.;]*|"
+    r"\b(unable|not able) to (determine|identify|find|reproduce|confirm|verify)\b|"
+    r"\bwithout (any )?(customer |user )?impact\b|\bin the event of\b[^,]*|"
+    r"\bif this affected\b[^,]*"
+)
+
+
 def impact_score(text: str) -> float:
     """How strongly the sentence describes who or what was affected (figures count most)."""
-    lowered = normalize_quotes(text).lower()
+    lowered = IMPACT_NOT_REPORTED.sub(" ", normalize_quotes(text).lower())
     words = len(IMPACT_WORDS.findall(lowered))
     score = min(2.0, 1.0 * words)
-    if words and NUMBER.search(text) and IMPACT_OBJECTS.search(text):
+    objects = IMPACT_OBJECTS.search(lowered)
+    if words and NUMBER.search(lowered) and objects:
         score += 1.0
-    if re.search(r"\d+(\.\d+)?\s?%", text) and words:
-        score += 1.0
+    if re.search(r"\d+(\.\d+)?\s?%", lowered) and (words or objects):
+        score += 2.0
     return min(3.0, score)
 
 
@@ -262,6 +310,8 @@ def role_scores(view: SentenceView) -> dict[str, float]:
     """Scores per role from the heading (own or enclosing) and the sentence's own cues."""
     scores = {role: 0.0 for role in ROLE_ORDER}
     heads = heading_scores(view.heading)
+    if not heads and view.after_action_heading:
+        heads = {"action": 1.0}
     if not heads:
         # Sub-headings without a role of their own ("More resilient architecture") inherit a
         # weaker score from the nearest enclosing heading that has one.

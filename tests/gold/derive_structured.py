@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 SOURCE = Path("/work/shared/corpora/structured")
@@ -63,7 +63,45 @@ STOP_TITLE = re.compile(
 )
 
 # Corrections after reading the derived labels: path -> {field: {index or text: change}}.
-FIXES: dict[str, dict] = {}
+_TEMPLATE = [
+    "These are only sample subheadings.",
+    "Every action item should have a GitHub issue\n(even a small skeleton of one) attached to it, "
+    "so these do not get forgotten.",
+]
+FIXES: dict[str, dict] = {
+    "structured/dfds/PM2024-002-pods-not-able-to-start-while-being-moved-to-new-nodes-during-ami-update.md": {
+        "action_status": {
+            "We tweaked/adjusted the internal Registry pull limit/Quota (QPS) on Kubernetes level": "done",
+            "We've advised the Teams to adjust their deployments not to use Single Replicas": "done",
+        },
+    },
+    "structured/mybinder/2017-09-29-504.md": {
+        "drop_actions": [
+            "The primary cause of these issues is the loss of events on the KubeSpawner "
+            "PodReflector.\nhttps://github.com/jupyterhub/kubespawner/pull/81 fixes at least one "
+            "known case.",
+        ],
+    },
+    "structured/mybinder/2018-02-20-jupyterlab-announcement.md": {
+        "drop_actions": ["cull_idle_servers:"],
+    },
+    "structured/mybinder/2018-07-08-podsnips-aplenty.md": {"drop_actions": _TEMPLATE},
+    "structured/mybinder/2018-07-30-jupyterlab-build-cpu-saturate.md": {"drop_actions": _TEMPLATE},
+    "structured/mybinder/2019-04-03-ingress-cordoned.md": {"drop_actions": _TEMPLATE},
+    "structured/mybinder/2018-01-18-ssl-outdated.md": {"date_range": ["2018-01-11", "2018-01-19"]},
+    "structured/mybinder/2020-07-09-simultaneous-launches-scipy.md": {
+        "drop_actions": [
+            "If we limit to only the 99th percentile of successful launches, we see that launches "
+            "_almost never_ take longer than 5 minutes and then succeed:",
+            "If we decrease the launch timeout to 5 minutes, this will likely increase our failure "
+            "rate, _according to metrics_, but should clear out the queue of what are likely "
+            "already failed launches _according to users_.",
+            "The result should be a better experience.",
+            "[issue](https://github.com/jupyterhub/mybinder.org-deploy/issues/1528).",
+        ],
+        "action_status_prefix": {"Use in-progress metrics": "done"},  # "_done in grafana_"
+    },
+}
 
 
 def _headings(text: str) -> list[tuple[int, int, int, str]]:
@@ -176,22 +214,24 @@ def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _zone(text: str) -> timezone | None:
-    m = re.search(r"All times in ([A-Za-z/ ]+?)(?:\s*\((?:UTC|GMT)([+-]\d+)\))?[.\s(]", text)
+    """The zone a report states for its times ("All times in CET."), or None."""
+    m = re.search(r"All times in ([^\n]*)", text)
+    line = m.group(1) if m else ""
+    if not m and re.search(r"Time \(UTC\)", text):
+        return UTC
     if not m:
-        m2 = re.search(r"Time \(UTC\)|All times in UTC", text)
-        return timezone.utc if m2 else None
-    if m.group(2):
-        return timezone(timedelta(hours=int(m.group(2))))
-    name = m.group(1).strip().lower()
-    g = re.match(r"(?:gmt|utc)\s*([+-]\d+)", name)
-    if g:
-        return timezone(timedelta(hours=int(g.group(1))))
-    if "central european" in name:
+        title = text.lstrip().splitlines()[0]
+        return timezone(timedelta(hours=-8)) if "PST" in title else None
+    exact = re.search(r"(?:UTC|GMT)\s?([+-]\d{1,2})", line)
+    if exact:
+        return timezone(timedelta(hours=int(exact.group(1))))
+    if "central european" in line.lower():
         return timezone(timedelta(hours=1))
-    if "pacific" in name:
-        return timezone(timedelta(hours=-8))
-    if name in ZONES:
-        return timezone(timedelta(minutes=ZONES[name]))
+    if "pacific" in line.lower():  # "UC/Pacific" in July 2020: daylight time, UTC-7
+        return timezone(timedelta(hours=-7))
+    name = re.match(r"[A-Za-z]+", line)
+    if name and name.group(0).lower() in ZONES:
+        return timezone(timedelta(minutes=ZONES[name.group(0).lower()]))
     return None
 
 
@@ -226,6 +266,17 @@ def _timeline(text: str, sections, default_day: date | None) -> list[dict]:
             iso = _iso(datetime(year, int(m.group(2)), int(m.group(3)), int(m.group(4)),
                                 int(m.group(5))), zone)  # fmt: skip
         events.append({"text": desc, "start": desc_start, "iso": iso})
+    # rows with a day but no time ("| 2022-06-02 HH:mm |"), not the template's placeholder row
+    for m in re.finditer(
+        r"^\|\s*(\d{4})-(\d{2})-(\d{2})\s+HH:mm\s*\|\s*(.*?)\s*\|?\s*$", body, re.MULTILINE
+    ):
+        if m.group(4).startswith("Short event description"):
+            continue
+        iso = f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
+        events.append({"text": m.group(4).rstrip(" |"), "start": lo + m.start(4), "iso": iso})
+    for m in re.finditer(r"^\|\s*(\d{4}[/-][\d?/-]+)\s+HH:mm\s*\|\s*(.*?)\s*\|?\s*$", body, re.M):
+        if "?" in m.group(1) or "/" in m.group(1):  # "2022-05-??": no day to score
+            events.append({"text": m.group(2).rstrip(" |"), "start": lo + m.start(2), "iso": ""})
     # "Jan 14, 10:18 AM" table rows (PostHog)
     for m in re.finditer(
         r"^\|\s*([A-Z][a-z]{2}) (\d{1,2}), (\d{1,2}):(\d{2}) ([AP]M)\s*\|\s*(.*?)\s*\|?\s*$",
@@ -242,8 +293,9 @@ def _timeline(text: str, sections, default_day: date | None) -> list[dict]:
         if not (lo <= a <= hi):
             continue
         dm = re.fullmatch(
-            r"~?(?:(\d{4})-(\d{2})-(\d{2}),?\s+|([A-Z][a-z]{2}) (\d{1,2}) (\d{4}),?\s+)?"
-            r"(\d{1,2}):(\d{2})(?:\s*[-–]\s*~?\d{1,2}:\d{2})?\s*(?:UTC|PST|CET|CEST)?",
+            r"~?(?:(\d{4})-(\d{2})-(\d{2}),?\s+|([A-Z][a-z]{2}) (\d{1,2}) (\d{4}),?\s+|"
+            r"(\d{1,2})\. ([A-Z][a-z]+),\s+)?(\d{1,2}):(\d{2})\s*(am|pm)?"
+            r"(?:\s*[-–]\s*~?\d{1,2}:\d{2})?\s*(?:UTC|PST|CET|CEST)?(?:\s+-\s+(?P<desc>.+))?",
             title.strip(),
         )
         if dm:
@@ -251,11 +303,18 @@ def _timeline(text: str, sections, default_day: date | None) -> list[dict]:
                 day = date(int(dm.group(1)), int(dm.group(2)), int(dm.group(3)))
             elif dm.group(4):
                 day = date(int(dm.group(6)), MONTHS[dm.group(4).lower()], int(dm.group(5)))
-            when = datetime(day.year, day.month, day.day, int(dm.group(7)), int(dm.group(8)))
+            elif dm.group(7):
+                day = date(day.year, MONTHS[dm.group(8)[:3].lower()], int(dm.group(7)))
+            hour = int(dm.group(9)) % 12 + 12 if dm.group(11) == "pm" else int(dm.group(9))
+            when = datetime(day.year, day.month, day.day, hour, int(dm.group(10)))
             if previous and when + timedelta(hours=12) < previous:
                 when += timedelta(days=1)
                 day = when.date()
             previous = when
+            if dm.group("desc"):  # "### 07:35 - Note pending pods": the heading is the event
+                s = text.rfind(title.strip(), 0, a)
+                events.append({"text": title.strip(), "start": s, "iso": _iso(when, zone)})
+                continue
             paras = _items(text, a, b)
             if paras:
                 s, e = paras[0]
@@ -278,7 +337,7 @@ def _timeline(text: str, sections, default_day: date | None) -> list[dict]:
                 when += timedelta(days=1)
                 day = when.date()
             previous = when
-            ev_zone = zone or timezone.utc  # these bullets say UTC
+            ev_zone = zone or UTC  # these bullets say UTC
             events.append({"text": m.group(5).strip(), "start": a + m.start(5),
                            "iso": _iso(when, ev_zone)})  # fmt: skip
     events.sort(key=lambda e: e["start"])
@@ -367,6 +426,11 @@ def _apply_fixes(label: dict) -> dict:
         if field in ("drop_timeline", "drop_causes", "drop_actions", "drop_impacts"):
             key = field.removeprefix("drop_")
             label[key] = [x for x in label[key] if x["text"] not in changes]
+        elif field == "action_status_prefix":
+            for item in label["actions"]:
+                for prefix, status in changes.items():
+                    if item["text"].startswith(prefix):
+                        item["status"] = status
         elif field in ("timeline_iso", "action_status"):
             key, attr = ("timeline", "iso") if field == "timeline_iso" else ("actions", "status")
             for item in label[key]:
