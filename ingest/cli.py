@@ -85,7 +85,15 @@ def cli() -> None:
 @index_option
 @click.option("--rebuild", is_flag=True, help="Start a fresh index instead of updating.")
 @click.option("--prune", is_flag=True, help="Remove incidents whose files are gone.")
-@click.option("--strict", is_flag=True, help="Exit non-zero if any file was skipped.")
+@click.option(
+    "--strict", is_flag=True, help="Exit 1 if any file was skipped (or nothing was ingested)."
+)
+@click.option(
+    "--max-chars",
+    type=click.IntRange(1000),
+    default=None,
+    help="Skip texts longer than this many characters  [default: 200000].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @friendly_errors
@@ -95,19 +103,23 @@ def ingest(
     rebuild: bool,
     prune: bool,
     strict: bool,
+    max_chars: int | None,
     as_json: bool,
     quiet: bool,
 ) -> None:
     """Read postmortems (.md, .txt, .html; folders recursively) into the index.
 
     Unchanged files are skipped, changed files replace their old version, and the index
-    on disk is replaced atomically at the end.
+    on disk is replaced atomically at the end. A file that cannot be read is skipped
+    with a reason (listed at the end) and the rest go on. Exit status: 0 when some
+    given file is in the index, 1 when none is (or, with --strict, when any file was
+    skipped), 2 on an error such as "index is locked".
 
     \b
     Example:
       pmkb ingest corpus/ ~/postmortems --index index/
     """
-    from .pipeline import ingest_paths
+    from .pipeline import MAX_DOC_CHARS, ingest_paths
 
     report = ingest_paths(
         list(paths) or [DEFAULT_CORPUS],
@@ -115,6 +127,7 @@ def ingest(
         prune=prune,
         rebuild=rebuild,
         progress=not quiet and sys.stderr.isatty(),
+        max_chars=max_chars or MAX_DOC_CHARS,
     )
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
@@ -129,8 +142,12 @@ def ingest(
         )
         for o in report.by_status("duplicate"):
             click.echo(f"  duplicate: {o.source}: {o.detail}")
-        for o in report.skipped:
-            click.echo(f"  skipped: {o.source}: {o.detail}", err=True)
+        if report.skipped:
+            click.echo(f"skipped {len(report.skipped)} file(s):", err=True)
+            for o in report.skipped:
+                click.echo(f"  skipped: {o.source}: {o.detail}", err=True)
+        if report.accepted == 0:
+            click.echo("error: nothing was ingested", err=True)
     sys.exit(report.exit_code(strict=strict))
 
 

@@ -97,6 +97,33 @@ class SentenceTransformerEmbedder:
         return normalize_rows(vectors)
 
 
+class QueryEmbedder:
+    """all-MiniLM-L6-v2 in numpy (:mod:`ingest.minilm`): the same vectors without torch.
+
+    Loads in about a second and embeds a short query in milliseconds, so a new ``pmkb search``
+    process never imports sentence-transformers. Batch ingest keeps the torch model.
+    """
+
+    name = MODEL_NAME
+    dim = MODEL_DIM
+
+    def __init__(self, path: Path | None = None) -> None:
+        from .minilm import MiniLMEncoder
+
+        self.path = path or model_path()
+        self._encoder = MiniLMEncoder(self.path)
+        self.dim = self._encoder.dim
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
+        """Embed texts (cleaned of markup) into unit-length float32 rows."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._encoder.encode(
+            [clean_for_embedding(t) for t in texts], batch_size=batch_size
+        )
+        return normalize_rows(vectors)
+
+
 class HashingEmbedder:
     """A deterministic, model-free embedder for fast tests.
 
@@ -130,10 +157,22 @@ def load_embedder() -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder()
 
 
+@functools.cache
+def load_query_embedder() -> QueryEmbedder:
+    """The product's model for queries (numpy, no torch), loaded once per process."""
+    return QueryEmbedder()
+
+
 def embedder_for(name: str) -> Embedder:
-    """Return an embedder by its manifest name (the real model or the test fake)."""
+    """Return a query embedder by its manifest name (the real model or the test fake).
+
+    For the real model this is the numpy :class:`QueryEmbedder` (same vectors, no torch
+    import), unless ``PMKB_QUERY_EMBEDDER=torch`` asks for the sentence-transformers one.
+    """
     if name == MODEL_NAME:
-        return load_embedder()
+        if os.environ.get("PMKB_QUERY_EMBEDDER", "").lower() == "torch":
+            return load_embedder()
+        return load_query_embedder()
     if name.startswith(HASHING_PREFIX) and name[len(HASHING_PREFIX) :].isdigit():
         return HashingEmbedder(int(name[len(HASHING_PREFIX) :]))
     raise EmbedderUnavailable(f"unknown embedding model {name!r}")

@@ -3,6 +3,13 @@
 The pipeline streams documents in chunks so memory stays bounded, runs spaCy and the
 embedding model in batches, and writes one new index generation atomically at the end.
 One bad file is reported and skipped; it never aborts the run or touches the live index.
+
+Re-ingesting is incremental: files are recognised by path and by the SHA-256 of their
+decoded text, so only new or changed files are analysed and embedded again. Texts longer
+than ``MAX_DOC_CHARS`` characters are skipped with a message (analysis time grows with
+length; the longest of 634 real postmortems is 18 KB), which bounds time and memory.
+An index built with another spaCy pipeline (or other extraction rules) is refused for
+incremental updates: its old incidents would not match the new ones; ``rebuild`` starts over.
 """
 
 from __future__ import annotations
@@ -20,16 +27,20 @@ from typing import Any
 import numpy as np
 
 from .embed import Embedder, load_embedder
-from .errors import NothingToIngest
+from .errors import IndexVersionMismatch, NothingToIngest
 from .records import CategoryScore, Cause, Document, Incident, Section
-from .store import IndexWriter
+from .store import IndexWriter, crash_point
 
 ProgressFn = Callable[[str, int, int], None]
 CHUNK_DOCS = 32
+MAX_DOC_CHARS = 200_000  # about 10x the longest real postmortem; longer texts are skipped
+STATUSES = ("added", "updated", "unchanged", "duplicate", "skipped", "removed")
 
 
 @dataclass(frozen=True)
 class FileOutcome:
+    """What one ingest did with one file (``detail`` says why for skips and duplicates)."""
+
     source: str
     status: str  # added | updated | unchanged | duplicate | skipped | removed
     detail: str = ""
@@ -38,6 +49,8 @@ class FileOutcome:
 
 @dataclass(frozen=True)
 class IngestReport:
+    """Every file's outcome plus totals of one :func:`ingest_paths` run."""
+
     index_dir: str
     outcomes: tuple[FileOutcome, ...] = ()
     incidents: int = 0
@@ -51,17 +64,28 @@ class IngestReport:
 
     @property
     def ingested(self) -> int:
+        """Files analysed and written by this run (added or updated)."""
         return len(self.by_status("added")) + len(self.by_status("updated"))
+
+    @property
+    def accepted(self) -> int:
+        """Files whose current text is in the index after this run (incl. unchanged, dups)."""
+        return self.ingested + len(self.by_status("unchanged")) + len(self.by_status("duplicate"))
 
     @property
     def skipped(self) -> list[FileOutcome]:
         return self.by_status("skipped")
 
     def exit_code(self, *, strict: bool = False) -> int:
-        """0 when the index holds something; under --strict, non-zero on any skip."""
-        if strict and (self.skipped or self.ingested == 0):
+        """0 when some given file is in the index; under ``strict`` also 1 on any skip.
+
+        A run that only pruned (no file given was readable, some were removed) counts as
+        done. "Nothing ingested" means no given file made it into the index.
+        """
+        done = self.accepted > 0 or (bool(self.by_status("removed")) and not self.skipped)
+        if not done:
             return 1
-        return 0 if self.incidents > 0 else 1
+        return 1 if strict and self.skipped else 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,10 +95,7 @@ class IngestReport:
             "sentences_embedded": self.sentences_embedded,
             "seconds": round(self.seconds, 3),
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
-            "counts": {
-                s: len(self.by_status(s))
-                for s in ("added", "updated", "unchanged", "duplicate", "skipped", "removed")
-            },
+            "counts": {s: len(self.by_status(s)) for s in STATUSES},
             "outcomes": [o.__dict__ for o in self.outcomes],
         }
 
@@ -215,12 +236,19 @@ def ingest_paths(
     batch_size: int = 64,
     chunk_docs: int = CHUNK_DOCS,
     hnsw_threshold: int | None = None,
+    max_chars: int = MAX_DOC_CHARS,
 ) -> IngestReport:
     """Ingest files and folders into the index at ``index_dir`` (created when missing).
 
     Unchanged files are not processed again, changed ones replace their old version,
     identical texts under two names are indexed once, and with ``prune`` incidents whose
-    files are gone are removed. Returns a report of what happened to every file.
+    files are gone are removed. A file that cannot be read or analysed is skipped with a
+    reason and the rest go on. Returns a report of what happened to every file.
+
+    Raises :class:`NothingToIngest` when no supported file is found,
+    :class:`~ingest.errors.IndexLocked` when another ingest is writing the index and
+    :class:`~ingest.errors.IndexVersionMismatch` when the index was built with another
+    embedding model, schema or NLP pipeline (and ``rebuild`` is not set).
     """
     from .read import ReadError, discover_files, read_document
 
@@ -230,20 +258,26 @@ def ingest_paths(
     outcomes: list[FileOutcome] = [FileOutcome(s, "skipped", r) for s, r in skipped]
     if not files and not prune:
         where = ", ".join(str(p) for p in paths) or "(nothing)"
-        raise NothingToIngest(f"no .md, .txt or .html files found in {where}")
+        why = "; ".join(f"{s}: {r}" for s, r in skipped[:5])
+        more = f" (+{len(skipped) - 5} more)" if len(skipped) > 5 else ""
+        raise NothingToIngest(
+            f"no .md, .txt or .html files found in {where}" + (f" ({why}{more})" if why else "")
+        )
     embedder = embedder or load_embedder()
     extractor: Extractor | None = None
     kwargs: dict[str, Any] = {}
     if hnsw_threshold is not None:
         kwargs["hnsw_threshold"] = hnsw_threshold
+    pipeline_manifest = _pipeline_manifest()
     with IndexWriter(
         index_dir,
         embedder_name=embedder.name,
         dim=embedder.dim,
         rebuild=rebuild,
-        extra_manifest=_pipeline_manifest(),
+        extra_manifest=pipeline_manifest,
         **kwargs,
     ) as writer:
+        _check_pipeline(writer.previous_manifest, pipeline_manifest, str(index_dir))
         known = writer.sources()
         seen_sources: set[str] = set()
         batch_shas: dict[str, str] = {}
@@ -273,10 +307,13 @@ def ingest_paths(
             sentences_embedded += len(texts)
             t = time.perf_counter()
             offset = 0
-            for doc, result in zip(pending, results, strict=True):
+            for written, (doc, result) in enumerate(zip(pending, results, strict=True)):
+                if written == 1:
+                    crash_point("mid-chunk")
                 if isinstance(result, Exception):
                     reason = f"extraction failed: {type(result).__name__}: {result}"
                     outcomes.append(FileOutcome(doc.path, "skipped", reason))
+                    _drop_duplicates_of(doc, writer, outcomes)
                     continue
                 n = len(result.sentences)
                 writer.add_incident(result, matrix[offset : offset + n])
@@ -286,17 +323,31 @@ def ingest_paths(
             timings["write"] += time.perf_counter() - t
             pending.clear()
 
-        for source in files:
-            norm = os.path.normpath(source)
-            seen_sources.add(norm)
-            t = time.perf_counter()
+        orphans: list[str] = []  # other names of incidents removed by this run
+
+        def process(source: str, norm: str) -> None:
+            while norm in orphans:  # handled now, after losing its record
+                orphans.remove(norm)
             try:
                 doc = read_document(source)
             except ReadError as exc:
                 outcomes.append(FileOutcome(source, "skipped", exc.reason))
-            else:
-                doc = replace(doc, path=norm)
-                _route(doc, known, writer, batch_shas, pending, outcomes)
+                return
+            if len(doc.text) > max_chars:
+                reason = (
+                    f"text too long to analyse ({len(doc.text):,} characters > {max_chars:,}); "
+                    "split the file or raise the limit (pmkb ingest --max-chars)"
+                )
+                outcomes.append(FileOutcome(source, "skipped", reason))
+                return
+            doc = replace(doc, path=norm)
+            orphans.extend(_route(doc, known, writer, batch_shas, pending, outcomes))
+
+        for source in files:
+            norm = os.path.normpath(source)
+            seen_sources.add(norm)
+            t = time.perf_counter()
+            process(source, norm)
             timings["read"] += time.perf_counter() - t
             if len(pending) >= chunk_docs:
                 flush()
@@ -304,15 +355,32 @@ def ingest_paths(
             bar.update(1)
             if on_progress:
                 on_progress("ingest", done, len(files))
-        flush()
         bar.close()
         if prune:
             for source, stored in known.items():
                 if source not in seen_sources and not Path(source).exists():
-                    writer.remove_source(source)
+                    orphans.extend(writer.remove_source(source))
                     outcomes.append(
                         FileOutcome(source, "removed", "file is gone", stored.incident_id)
                     )
+        # Names that were duplicates of a removed or replaced incident lost their record:
+        # index them again from their own files (or report them removed if they are gone).
+        retried: set[str] = set()
+        while orphans:
+            source = orphans.pop(0)
+            if source in retried:
+                continue
+            retried.add(source)
+            known.pop(source, None)
+            _forget_outcome(outcomes, source)
+            if Path(source).is_file():
+                process(source, source)
+            else:
+                outcomes.append(FileOutcome(source, "removed", "file is gone"))
+            if len(pending) >= chunk_docs:
+                flush()
+        flush()
+        crash_point("before-commit")
         t = time.perf_counter()
         manifest = writer.commit()
         timings["commit"] = time.perf_counter() - t
@@ -334,28 +402,67 @@ def _route(
     batch_shas: dict[str, str],
     pending: list[Document],
     outcomes: list[FileOutcome],
-) -> None:
-    """Decide whether a read document is unchanged, a duplicate, or needs processing."""
+) -> list[str]:
+    """Decide whether a read document is unchanged, a duplicate, or needs processing.
+
+    Returns the names of duplicates that lost their incident because this document's old
+    version was removed (the caller indexes them again).
+    """
+    orphans: list[str] = []
     stored = known.get(doc.path)
-    if stored is not None and stored.sha256 == doc.sha256:
+    if stored is not None and stored.sha256 == doc.sha256 and writer.has_source(doc.path):
         outcomes.append(FileOutcome(doc.path, "unchanged", "", stored.incident_id))
-        return
+        return orphans
+    if stored is not None and writer.has_source(doc.path):
+        # The file changed: its old version goes, whatever the new text turns out to be.
+        orphans = writer.remove_source(doc.path)
     twin = writer.incident_by_sha(doc.sha256)
     if twin is not None and twin[1] != doc.path:
         writer.add_duplicate(doc.path, twin[0], doc.sha256, twin[1])
         outcomes.append(FileOutcome(doc.path, "duplicate", f"same text as {twin[1]}", twin[0]))
-        return
+        return orphans
     if doc.sha256 in batch_shas:
         first = batch_shas[doc.sha256]
         writer.add_duplicate(doc.path, make_incident_id(first), doc.sha256, first)
         outcomes.append(
             FileOutcome(doc.path, "duplicate", f"same text as {first}", make_incident_id(first))
         )
-        return
-    if stored is not None:
-        writer.remove_source(doc.path)
+        return orphans
     batch_shas[doc.sha256] = doc.path
     pending.append(doc)
+    return orphans
+
+
+def _drop_duplicates_of(doc: Document, writer: IndexWriter, outcomes: list[FileOutcome]) -> None:
+    """A document failed analysis: names recorded as its duplicates are skipped too."""
+    for i, outcome in enumerate(outcomes):
+        if outcome.status == "duplicate" and outcome.detail == f"same text as {doc.path}":
+            writer.remove_source(outcome.source)
+            outcomes[i] = FileOutcome(
+                outcome.source, "skipped", f"same text as {doc.path}, which failed analysis"
+            )
+
+
+def _forget_outcome(outcomes: list[FileOutcome], source: str) -> None:
+    """Drop an earlier outcome of ``source`` (it is about to be processed again)."""
+    outcomes[:] = [o for o in outcomes if o.source != source]
+
+
+def _check_pipeline(
+    previous: dict[str, Any] | None, current: dict[str, Any], index_dir: str
+) -> None:
+    """Refuse to add incidents analysed by another NLP pipeline to an existing index."""
+    if previous is None:
+        return
+    old = previous.get("spacy", {})
+    new = current.get("spacy", {})
+    keys = ("pipeline", "pipeline_version")
+    if any(old.get(k) != new.get(k) for k in keys):
+        raise IndexVersionMismatch(
+            index_dir,
+            f"with NLP pipeline {old.get('pipeline')} {old.get('pipeline_version')} "
+            f"(this postmortem-kb uses {new.get('pipeline')} {new.get('pipeline_version')})",
+        )
 
 
 def _pipeline_manifest() -> dict[str, Any]:

@@ -120,26 +120,39 @@ def _phrase_found(phrase: str, text: str) -> bool:
     return re.search(r"(?<![\w-])" + re.escape(phrase.lower()) + r"(?![\w-])", text) is not None
 
 
+def _pattern_found(pattern: str, text: str) -> bool:
+    try:
+        return re.search(r"\b(?:" + pattern + r")\b", text, re.I) is not None
+    except re.error:
+        return False
+
+
 def read_query(
     query: str,
     *,
     category_names: dict[str, Iterable[str]] | None = None,
+    category_patterns: dict[str, Iterable[str]] | None = None,
     system_names: dict[str, str] | None = None,
 ) -> QueryReading:
     """Read a query: intent role, topic words, categories and systems it names.
 
-    ``category_names`` maps a category id to the names/cue phrases that name it in a query;
-    ``system_names`` maps a lower-cased alias to a canonical system name.
+    ``category_names`` maps a category id to plain names that name it in a query,
+    ``category_patterns`` to regular expressions (the taxonomy's cues); ``system_names`` maps
+    a lower-cased alias to a canonical system name.
     """
     raw = " ".join(query.split())
     role, phrase, rest = detect_intent(raw)
     topic = " ".join(FILLER.sub(" ", rest).split()) or " ".join(rest.split())
     lowered = raw.lower()
-    categories = tuple(
+    named = [
         cid
         for cid, names in (category_names or {}).items()
         if any(_phrase_found(n, lowered) for n in names if n)
-    )
+    ]
+    for cid, patterns in (category_patterns or {}).items():
+        if cid not in named and any(_pattern_found(p, lowered) for p in patterns if p):
+            named.append(cid)
+    categories = tuple(named)
     systems = tuple(
         dict.fromkeys(
             canon for alias, canon in (system_names or {}).items() if _phrase_found(alias, lowered)

@@ -28,9 +28,11 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "SUPPORTED_SUFFIXES",
     "ReadError",
+    "binary_kind",
     "decode_bytes",
     "discover_files",
     "html_to_text",
+    "normalize_text",
     "read_document",
 ]
 
@@ -226,6 +228,11 @@ def read_document(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_
 def _read_bytes(path: str, max_bytes: int) -> bytes:
     """Read at most ``max_bytes + 1`` bytes, translating OS errors into ReadError."""
     try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise ReadError(path, "is a directory, not a file")
+        if not stat.S_ISREG(mode):  # a FIFO or device would block or never end
+            raise ReadError(path, "not a regular file")
         with open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             if size > max_bytes:
@@ -419,8 +426,12 @@ _HEADING_TAGS = {f"h{level}": level for level in range(1, 7)}
 _BOILERPLATE_ATTR = re.compile(
     r"(?:^|[-_\s])(?:comments?|disqus|newsletter|subscribe|subscription|signup|share|sharing|"
     r"social|related|cookies?|consent|gdpr|sidebar|menu|navbar|nav|breadcrumbs?|promo|"
-    r"advert\w*|ads?|popup|modal|banner|skip-link)(?:$|[-_\s])",
+    r"advert\w*|ads?|popup|modal|skip-link)(?:$|[-_\s])",
     re.IGNORECASE,
+)
+# ARIA landmarks equivalent to <nav>, <header>, <footer>, <aside>, <form>, <dialog>.
+_BOILERPLATE_ROLES = frozenset(
+    {"navigation", "banner", "contentinfo", "complementary", "search", "dialog", "form"}
 )
 _SPACES = re.compile(r"[ \t\n\r\f\v]+")
 _MARKDOWN_LINE_START = re.compile(r"^(?:#{1,6}(?:\s|$)|[>+*=<]|-|\d{1,9}[.)](?:\s|$)|\|)")
@@ -472,9 +483,11 @@ class _HtmlTextExtractor(HTMLParser):
         style = attributes.get("style", "").replace(" ", "").lower()
         if "display:none" in style or "visibility:hidden" in style:
             return True
-        if tag in ("html", "body", "main", "article"):
-            return False
-        for name in ("class", "id", "role"):
+        if tag in ("html", "body", "main", "article") or self.pre_depth:
+            return False  # never drop the page itself, nor code ("hljs-comment" spans)
+        if attributes.get("role", "").lower() in _BOILERPLATE_ROLES:
+            return True
+        for name in ("class", "id"):
             if _BOILERPLATE_ATTR.search(attributes.get(name, "")):
                 return True
         return False
@@ -520,7 +533,7 @@ class _HtmlTextExtractor(HTMLParser):
         if skipped:
             self.skip_depth += 1
             return
-        self._open(tag)
+        self._open(tag, {name.lower(): (value or "") for name, value in attrs})
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         tag = tag.lower()
@@ -575,7 +588,7 @@ class _HtmlTextExtractor(HTMLParser):
         elif tag == "hr":
             self._flush()
 
-    def _open(self, tag: str) -> None:
+    def _open(self, tag: str, attributes: dict[str, str]) -> None:
         if tag in ("article", "main"):
             self.article_depth += 1
         if self.pre_depth:
@@ -590,7 +603,9 @@ class _HtmlTextExtractor(HTMLParser):
         elif tag in ("ul", "ol", "menu"):
             self._flush()
             indent = len(self.item_prefix) if self.item_open else 0
-            self.lists.append(["ol" if tag == "ol" else "ul", 0, indent])
+            start = attributes.get("start", "1") if tag == "ol" else "1"
+            first = int(start) - 1 if start.strip().isdigit() and len(start) < 9 else 0
+            self.lists.append(["ol" if tag == "ol" else "ul", first, indent])
             self.item_open = False
             self.item_prefix = ""
         elif tag == "li":

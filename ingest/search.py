@@ -82,26 +82,40 @@ class SearchResult:
         }
 
 
+@dataclass(frozen=True)
+class Vocabulary:
+    """What query reading recognises: taxonomy categories and gazetteer systems."""
+
+    category_names: dict[str, tuple[str, ...]]
+    category_patterns: dict[str, tuple[str, ...]]
+    system_names: dict[str, str]
+
+
 @functools.cache
-def _vocabulary() -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
-    """Category names and system aliases used to read queries (empty if unavailable)."""
-    categories: dict[str, tuple[str, ...]] = {}
+def vocabulary() -> Vocabulary:
+    """Category names/cues and system aliases (each part empty if its data is unavailable)."""
+    names: dict[str, tuple[str, ...]] = {}
+    patterns: dict[str, tuple[str, ...]] = {}
     systems: dict[str, str] = {}
     try:
         from .taxonomy import Taxonomy
 
         for cat in Taxonomy.load().axis("cause"):
             if cat.id != "unknown":
-                categories[cat.id] = (cat.name.lower(), cat.id.replace("_", " "))
+                names[cat.id] = (cat.name.lower(), cat.id.replace("_", " "))
+                patterns[cat.id] = tuple(cat.cues)
     except Exception:  # the taxonomy is optional for reading a query
         pass
     try:
-        from .extract.systems import system_aliases
+        from .nlp import load_systems
 
-        systems = dict(system_aliases())
-    except Exception:
+        for entry in load_systems():
+            for alias in (entry.name, *entry.aliases):
+                if len(alias) >= 2:
+                    systems.setdefault(alias.lower(), entry.name)
+    except Exception:  # so is the gazetteer
         pass
-    return categories, systems
+    return Vocabulary(names, patterns, systems)
 
 
 def fuse_rrf(lists: Sequence[Sequence[tuple[int, float]]], k: int = RRF_K) -> dict[int, float]:
@@ -215,8 +229,13 @@ class SearchEngine:
         if section not in SECTIONS:
             raise ValueError(f"section must be one of {SECTIONS}")
         t0 = time.perf_counter()
-        categories, systems = _vocabulary()
-        reading = read_query(query, category_names=categories, system_names=systems)
+        vocab = vocabulary()
+        reading = read_query(
+            query,
+            category_names=vocab.category_names,
+            category_patterns=vocab.category_patterns,
+            system_names=vocab.system_names,
+        )
         filters = {
             k2: v
             for k2, v in (

@@ -13,7 +13,7 @@ is the block's text, blocks are ordered and never overlap.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -187,6 +187,7 @@ class _Draft:
     start: int
     heading_start: int = -1
     heading_end: int = -1
+    pseudo: bool = False  # a bold one-line paragraph used as a heading
     # (block, is boilerplate, starts the debris at the end of a web page)
     blocks: list[tuple[Block, bool, bool]] = field(default_factory=list)
 
@@ -319,16 +320,7 @@ def _drop_page_tail(drafts: list[_Draft]) -> list[_Draft]:
     kept = drafts[:draft_index]
     if block_index >= 0:
         draft = drafts[draft_index]
-        kept.append(
-            _Draft(
-                draft.title,
-                draft.level,
-                draft.start,
-                draft.heading_start,
-                draft.heading_end,
-                draft.blocks[:block_index],
-            )
-        )
+        kept.append(replace(draft, blocks=draft.blocks[:block_index]))
     return kept
 
 
@@ -359,11 +351,14 @@ _IMAGE_OR_TAG = re.compile(
 )
 _EMPTY_LINK = re.compile(r"\[\s*\]\([^)\n]{0,2000}\)")
 _MAX_INLINE_TITLE = 1000
+_INLINE_MARKUP = re.compile(r"[*_`\[\]<>!\\&~]")
 
 
 def _heading_title(content: str) -> str:
     """Heading text without Markdown markup (emphasis, links, code, images, HTML)."""
     content = content[:_MAX_INLINE_TITLE]
+    if not _INLINE_MARKUP.search(content):
+        return _WHITESPACE.sub(" ", content).strip()
     parts: list[str] = []
     for token in _inline_parser().parseInline(content):
         for child in token.children or []:
@@ -397,19 +392,19 @@ _FENCE_LINE = re.compile(r"[ \t]{0,3}(`{3,}|~{3,})")
 _CHUNK_HEADING = re.compile(r"#{1,6}(?:[ \t]|$)")
 
 
-def _markdown_chunks(lines: _Lines) -> list[tuple[int, int]]:
+def _markdown_chunks(lines: _Lines, first_line: int = 0) -> list[tuple[int, int]]:
     """Line ranges to parse separately so memory stays bounded on huge documents.
 
     Cuts only before a top-level ATX heading outside fenced code (a heading ends every open
     block, so parsing the pieces separately gives the same structure).
     """
     total = len(lines)
-    if len(lines.text) <= _CHUNK_CHARS:
-        return [(0, total)]
+    if len(lines.text) - lines.starts[min(first_line, total - 1)] <= _CHUNK_CHARS:
+        return [(first_line, total)]
     chunks: list[tuple[int, int]] = []
-    chunk_start = 0
+    chunk_start = first_line
     fence = ""
-    for index in range(total):
+    for index in range(first_line, total):
         line = lines.line(index)
         match = _FENCE_LINE.match(line)
         if match:
@@ -431,11 +426,30 @@ def _markdown_chunks(lines: _Lines) -> list[tuple[int, int]]:
     return chunks
 
 
+def _front_matter_end(lines: _Lines) -> int:
+    """Index of the first line after YAML (``---``) or TOML (``+++``) front matter, else 0."""
+    opener = lines.line(0).rstrip() if len(lines) else ""
+    if opener not in ("---", "+++"):
+        return 0
+    closers = ("---", "...") if opener == "---" else ("+++",)
+    for index in range(1, min(len(lines), 200)):
+        line = lines.line(index).rstrip()
+        if line in closers:
+            return index + 1
+        if opener == "---" and line and not _FRONT_MATTER_LINE.match(line):
+            return 0  # not "key: value" lines: a thematic break, not front matter
+    return 0
+
+
+_FRONT_MATTER_LINE = re.compile(r"[\w\"'-][^:]*:|\s|-\s|#")
+
+
 def _split_markdown(doc: Document) -> list[_Draft]:
     text = doc.text
     lines = _Lines(text)
     drafts: list[_Draft] = [_Draft(title="", level=0, start=0)]
-    for first, stop in _markdown_chunks(lines):
+    body_start = _front_matter_end(lines)
+    for first, stop in _markdown_chunks(lines, body_start):
         end = lines.starts[stop] if stop < len(lines) else len(text)
         tokens = _block_parser().parse(text[lines.starts[first] : end])
         for token in tokens:
@@ -484,6 +498,8 @@ def _add_markdown_tokens(tokens: list[Token], lines: _Lines, drafts: list[_Draft
             in_item_text = items and token.level == item_depths[-1] + 1 and not items[-1].emitted
             if in_item_text:
                 items[-1].own_stop = token.map[1]
+            elif not items and (pseudo := _bold_heading(content, token.map[0], lines, drafts)):
+                drafts.append(pseudo)
             elif not _is_image_only(content):
                 span = lines.span(token.map[0], token.map[1])
                 if span:
@@ -524,6 +540,37 @@ def _add_markdown_tokens(tokens: list[Token], lines: _Lines, drafts: list[_Draft
         elif kind in ("table_open", "bullet_list_open", "ordered_list_open", "html_block", "hr"):
             close_item_text(token)
         index += 1
+
+
+_BOLD_LINE = re.compile(r"[ \t]*(\*\*|__)(?P<title>[^*_\n]{1,80}?)\1[ \t]*:?[ \t]*$")
+
+
+def _bold_heading(content: str, line: int, lines: _Lines, drafts: list[_Draft]) -> _Draft | None:
+    """A one-line paragraph that is all bold ("**Root causes:**") is a sub-heading.
+
+    It opens a section one level below the current one, so its list/paragraph blocks get a
+    title like any other heading.
+    """
+    if "\n" in content or len(content) > 90:
+        return None
+    match = _BOLD_LINE.match(lines.line(line))
+    if not match:
+        return None
+    title = match.group("title").strip().rstrip(":").strip()
+    words = title.split()
+    if not 1 <= len(words) <= 8 or not any(char.isalpha() for char in title):
+        return None
+    heading_start = lines.starts[line] + match.start("title")
+    heading_end = lines.starts[line] + match.end("title")
+    parent = next((draft.level for draft in reversed(drafts) if not draft.pseudo), 0)
+    return _Draft(
+        title=title,
+        level=min(6, parent + 1),
+        start=lines.starts[line],
+        heading_start=heading_start,
+        heading_end=heading_end,
+        pseudo=True,
+    )
 
 
 def _skip_to_close(tokens: list[Token], index: int, closer: str) -> int:
@@ -635,6 +682,16 @@ def _heading_candidate(line: str, isolated: bool) -> bool:
     return isolated and len(words) <= 6 and "," not in line
 
 
+def _mid_sentence(i: int, kinds: list[str], stripped: list[str]) -> bool:
+    """True if line ``i`` continues a sentence wrapped from the line before it."""
+    if i == 0 or kinds[i - 1] != "text":
+        return False
+    previous = stripped[i - 1]
+    is_known = _WHITESPACE.sub(" ", stripped[i].rstrip(":?").lower()) in KNOWN_HEADINGS
+    ends_sentence = previous.endswith((".", "!", "?", ":", ";", ")", '"', "”"))
+    return not is_known and not ends_sentence and not _heading_candidate(previous, False)
+
+
 def _split_plain(doc: Document) -> list[_Draft]:
     text = doc.text
     lines = _Lines(text)
@@ -661,7 +718,9 @@ def _split_plain(doc: Document) -> list[_Draft]:
             groups[-1].append(i)
             group_of[i] = len(groups) - 1
     candidate = [
-        kinds[i] == "text" and _heading_candidate(stripped[i], len(groups[group_of[i]]) == 1)
+        kinds[i] == "text"
+        and _heading_candidate(stripped[i], len(groups[group_of[i]]) == 1)
+        and not _mid_sentence(i, kinds, stripped)
         for i in range(count)
     ]
     # A heading must be followed by body text (possibly after more headings).
@@ -673,7 +732,7 @@ def _split_plain(doc: Document) -> list[_Draft]:
         byline = i + 1 < count and kinds[i + 1] == "debris"  # "Jane Doe" + "5 min read"
         is_heading[i] = candidate[i] and next_is is not None and not byline
         next_is = is_heading[i]
-    wrapped = [_is_wrapped(group, stripped, is_heading) for group in groups]
+    wrapped = [_wrap_width(group, stripped, is_heading) for group in groups]
 
     drafts: list[_Draft] = [_Draft(title="", level=0, start=0)]
     current: list[int] = []  # first line, last line of the open block
@@ -721,7 +780,7 @@ def _split_plain(doc: Document) -> list[_Draft]:
     return drafts
 
 
-def _is_wrapped(group: list[int], stripped: list[str], is_heading: list[bool]) -> float:
+def _wrap_width(group: list[int], stripped: list[str], is_heading: list[bool]) -> float:
     """Return the wrap width if the group's lines are hard-wrapped (~70-100 chars), else 0."""
     body = [stripped[i] for i in group if not is_heading[i]]
     if len(body) < 2:
@@ -743,6 +802,8 @@ def _continues(
     if wrap_width:
         # A line much shorter than the wrap width ended its paragraph (more so after a ".").
         ended = stripped[previous].endswith((".", "!", "?", ":"))
+        if not ended and stripped[i][:1].islower():
+            return True  # the sentence goes on
         return len(stripped[previous]) >= (0.85 if ended else 0.7) * wrap_width
     # Unwrapped text: one block per line, except indented continuation lines.
     line = lines.line(i)

@@ -16,6 +16,10 @@ vectors, then applying changes in one transaction), fsyncs it, and atomically re
 ``manifest.json``. Readers only ever follow ``manifest.json``, so they see the complete
 old or the complete new index, never a mix. The previous generation is kept for readers
 that are still on it; older ones and leftovers of crashed writers are removed.
+
+Crash testing: when the environment variable ``PMKB_CRASH_AT`` names one of
+:data:`CRASH_POINTS`, the writer kills its own process with SIGKILL at that point (see
+:func:`crash_point`). It costs one dictionary lookup per point, a handful per ingest.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -45,7 +50,20 @@ DB_FILE = "kb.sqlite"
 VECTORS_FILE = "vectors.npy"
 FAISS_FILE = "vectors.faiss"
 LOCK_FILE = "LOCK"
+VECTOR_BLOCK_ROWS = 65_536  # rows copied at a time when a generation's matrix is written
 GEN_PREFIX = "gen-"
+CRASH_ENV = "PMKB_CRASH_AT"
+# Where a test may kill a writer (in the order an ingest passes them):
+CRASH_POINTS: tuple[str, ...] = (
+    "mid-chunk",  # pipeline: some incidents of a chunk written to the new database, not all
+    "before-commit",  # pipeline: everything added, commit not started
+    "db-committed",  # SQLite transaction committed in gen-N.tmp, no vectors written yet
+    "vectors-write",  # vectors.npy half written
+    "faiss-write",  # vectors.faiss half written
+    "before-rename",  # gen-N.tmp complete and fsynced, not yet renamed
+    "after-rename",  # gen-N renamed into place, manifest.json not yet swapped
+    "after-manifest",  # manifest.json swapped (committed), old generations not yet cleaned
+)
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -146,6 +164,22 @@ def _library_versions() -> dict[str, str]:
     except ImportError:  # pragma: no cover
         pass
     return versions
+
+
+def crash_point(name: str, *, partial_file: Path | None = None) -> None:
+    """Test hook: SIGKILL this process here when ``$PMKB_CRASH_AT`` equals ``name``.
+
+    With ``partial_file`` the file is first cut to half its size, which is what a write
+    interrupted midway leaves on disk. Nothing happens unless the variable is set.
+    """
+    if os.environ.get(CRASH_ENV) != name:
+        return
+    if partial_file is not None and partial_file.exists():
+        with open(partial_file, "r+b") as fh:
+            fh.truncate(partial_file.stat().st_size // 2)
+            fh.flush()
+            os.fsync(fh.fileno())
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _fsync_path(path: Path) -> None:
@@ -351,11 +385,22 @@ class IndexWriter:
             tmp.unlink(missing_ok=True)
 
     # -- reading what is there ------------------------------------------------------------
+    @property
+    def previous_manifest(self) -> dict[str, Any] | None:
+        """The manifest of the live generation this writer builds on (None for a new index)."""
+        return self._old_manifest
+
     def sources(self) -> dict[str, StoredSource]:
         """Every source path already in the index (duplicates included)."""
         assert self.conn is not None
         rows = self.conn.execute("SELECT source, incident_id, sha256, duplicate_of FROM sources")
         return {r["source"]: StoredSource(*r) for r in rows}
+
+    def has_source(self, source: str) -> bool:
+        """True if ``source`` is (still) recorded in the generation being built."""
+        assert self.conn is not None
+        row = self.conn.execute("SELECT 1 FROM sources WHERE source = ?", (source,)).fetchone()
+        return row is not None
 
     def incident_ids(self) -> set[str]:
         assert self.conn is not None
@@ -370,19 +415,33 @@ class IndexWriter:
         return (row[0], row[1]) if row else None
 
     # -- changes ----------------------------------------------------------------------------
-    def remove_source(self, source: str) -> None:
-        """Forget a source; its incident goes too unless it was only a duplicate name."""
+    def remove_source(self, source: str) -> list[str]:
+        """Forget a source; its incident goes too unless it was only a duplicate name.
+
+        Returns the other names (duplicates) of a removed incident: they are forgotten too,
+        and the caller must index them again from their own files.
+        """
         assert self.conn is not None
         row = self.conn.execute(
             "SELECT incident_id, duplicate_of FROM sources WHERE source = ?", (source,)
         ).fetchone()
         self.conn.execute("DELETE FROM sources WHERE source = ?", (source,))
         if row and not row["duplicate_of"]:
-            self.remove_incident(row["incident_id"])
+            return self.remove_incident(row["incident_id"])
+        return []
 
-    def remove_incident(self, incident_id: str) -> None:
+    def remove_incident(self, incident_id: str) -> list[str]:
+        """Delete an incident and every name it has; return its duplicate names."""
         assert self.conn is not None
         c = self.conn
+        orphans = [
+            r[0]
+            for r in c.execute(
+                "SELECT source FROM sources WHERE incident_id = ? AND duplicate_of != '' "
+                "ORDER BY source",
+                (incident_id,),
+            )
+        ]
         ids = [
             r[0] for r in c.execute("SELECT id FROM sentences WHERE incident_id=?", (incident_id,))
         ]
@@ -398,6 +457,7 @@ class IndexWriter:
             c.execute(f"DELETE FROM {table} WHERE incident_id = ?", (incident_id,))
         c.execute("DELETE FROM sources WHERE incident_id = ?", (incident_id,))
         self._removed = self._removed or bool(ids)
+        return orphans
 
     def add_duplicate(self, source: str, incident_id: str, sha256: str, duplicate_of: str) -> None:
         """Record a second name for an already indexed text (indexed once)."""
@@ -507,29 +567,43 @@ class IndexWriter:
         )
 
     # -- commit -----------------------------------------------------------------------------
-    def _final_vectors(self) -> tuple[np.ndarray, bool]:
-        """The vector matrix in sentence-id order; True if it only appends to the old one."""
+    def _final_vectors(self, path: Path) -> tuple[np.ndarray, bool]:
+        """Write the vector matrix, in sentence-id order, straight to ``path`` (a memmap).
+
+        Rows are copied block by block from the mmapped old generation and the new
+        vectors, so memory holds one block, not a second copy of the matrix. Returns the
+        memmap and True if the new matrix only appends to the old one.
+        """
         assert self.conn is not None
-        rows = self.conn.execute("SELECT id, vec_row FROM sentences ORDER BY id").fetchall()
+        rows = np.array(
+            self.conn.execute("SELECT id, vec_row FROM sentences ORDER BY id").fetchall(),
+            dtype=np.int64,
+        ).reshape(-1, 2)
+        sids, vec_rows = rows[:, 0], rows[:, 1]
         new = (
             np.concatenate(self._new_vectors)
             if self._new_vectors
             else np.zeros((0, self.dim), dtype=np.float32)
         )
         old = self._old_vectors
-        out = np.empty((len(rows), self.dim), dtype=np.float32)
-        updates = []
-        append_only = not self._removed and old is not None
-        for pos, (sid, vec_row) in enumerate(rows):
-            if vec_row >= 0:
+        out = vectors.create_vectors_file(path, (len(rows), self.dim))
+        for lo in range(0, len(rows), VECTOR_BLOCK_ROWS):
+            block = vec_rows[lo : lo + VECTOR_BLOCK_ROWS]
+            from_old = block >= 0
+            if from_old.any():
                 assert old is not None
-                out[pos] = old[vec_row]
-                append_only = append_only and vec_row == pos
-            else:
-                out[pos] = new[-1 - vec_row]
-            if vec_row != pos:
-                updates.append((pos, sid))
-        self.conn.executemany("UPDATE sentences SET vec_row = ? WHERE id = ?", updates)
+                out[lo : lo + len(block)][from_old] = old[block[from_old]]
+            if (~from_old).any():
+                out[lo : lo + len(block)][~from_old] = new[-1 - block[~from_old]]
+        positions = np.arange(len(rows), dtype=np.int64)
+        moved = vec_rows != positions
+        append_only = (
+            not self._removed and old is not None and not bool((moved & (vec_rows >= 0)).any())
+        )
+        self.conn.executemany(
+            "UPDATE sentences SET vec_row = ? WHERE id = ?",
+            zip(positions[moved].tolist(), sids[moved].tolist(), strict=True),
+        )
         return out, append_only
 
     def counts(self) -> dict[str, int]:
@@ -545,7 +619,7 @@ class IndexWriter:
     def commit(self) -> dict[str, Any]:
         """Finish the generation, fsync it, and atomically make it the live index."""
         assert self.conn is not None and self.gen_dir is not None
-        matrix, append_only = self._final_vectors()
+        matrix, append_only = self._final_vectors(self.gen_dir / VECTORS_FILE)
         counts = self.counts()
         self.conn.execute(
             "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
@@ -554,8 +628,10 @@ class IndexWriter:
         self.conn.execute("PRAGMA optimize")
         self.conn.close()
         self.conn = None
+        crash_point("db-committed")
 
-        vectors.save_vectors(matrix, self.gen_dir / VECTORS_FILE)
+        matrix.flush()
+        crash_point("vectors-write", partial_file=self.gen_dir / VECTORS_FILE)
         old_gen = self.index_dir / self._old_manifest["generation"] if self._old_manifest else None
         if (
             append_only
@@ -568,6 +644,10 @@ class IndexWriter:
         else:
             ann = vectors.build_index(matrix, hnsw_threshold=self.hnsw_threshold)
         vectors.write_index(ann, self.gen_dir / FAISS_FILE)
+        crash_point("faiss-write", partial_file=self.gen_dir / FAISS_FILE)
+        ann_kind, ann_total = vectors.index_kind(ann), int(ann.ntotal)
+        del matrix, ann
+        self._old_vectors = None
 
         final_name = self.gen_dir.name.removesuffix(".tmp")
         manifest = {
@@ -577,8 +657,8 @@ class IndexWriter:
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "embedding": {"model": self.embedder_name, "dim": self.dim, "normalized": True},
             "faiss": {
-                "type": vectors.index_kind(ann),
-                "vectors": int(ann.ntotal),
+                "type": ann_kind,
+                "vectors": ann_total,
                 "metric": "inner_product",
             },
             "counts": counts,
@@ -588,13 +668,17 @@ class IndexWriter:
         write_json_atomic(self.gen_dir / MANIFEST, manifest)
         for name in (DB_FILE, VECTORS_FILE, FAISS_FILE):
             _fsync_path(self.gen_dir / name)
+        _fsync_path(self.gen_dir)
+        crash_point("before-rename")
         final_dir = self.index_dir / final_name
         os.replace(self.gen_dir, final_dir)
         _fsync_path(self.index_dir)
         self.gen_dir = final_dir
+        crash_point("after-rename")
         previous = self._old_manifest["generation"] if self._old_manifest else ""
         write_json_atomic(self.index_dir / MANIFEST, manifest)  # the commit point
         self.committed = True
+        crash_point("after-manifest")
         self._old_manifest = manifest
         self._remove_stale_generations(keep_previous=True, previous=previous)
         return manifest
@@ -611,9 +695,17 @@ class KnowledgeBase:
         try:
             self.conn = _connect(gen_dir / DB_FILE, readonly=True)
             self.ann = vectors.read_index(gen_dir / FAISS_FILE)
+            # Mapped now, so the generation stays readable even after a later writer
+            # deletes its folder (the mapping and the open database keep the data alive).
+            self._vectors = vectors.load_vectors(gen_dir / VECTORS_FILE, mmap=True)
             self.conn.execute("SELECT count(*) FROM incidents").fetchone()
-        except (OSError, RuntimeError, sqlite3.Error) as exc:
+        except (OSError, RuntimeError, ValueError, sqlite3.Error) as exc:
             raise IndexCorrupt(str(index_dir), str(exc)) from exc
+        if len(self._vectors) != self.ann.ntotal:
+            raise IndexCorrupt(
+                str(index_dir),
+                f"{len(self._vectors)} vectors but {self.ann.ntotal} in the FAISS index",
+            )
 
     @classmethod
     def open(cls, index_dir: str | Path) -> KnowledgeBase:
@@ -740,7 +832,8 @@ class KnowledgeBase:
         return [(int(r[0]), float(r[1])) for r in rows]
 
     def vectors(self) -> np.ndarray:
-        return vectors.load_vectors(self.index_dir / self.generation / VECTORS_FILE, mmap=True)
+        """The (n, dim) unit vectors of this generation, memory-mapped read-only."""
+        return self._vectors
 
     def incident_vec_rows(self, incident_id: str, role: str | None = None) -> list[int]:
         sql = "SELECT vec_row FROM sentences WHERE incident_id = ?"

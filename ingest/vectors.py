@@ -74,3 +74,12 @@ def save_vectors(vectors: np.ndarray, path: Path) -> None:
 
 def load_vectors(path: Path, *, mmap: bool = True) -> np.ndarray:
     return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+
+
+def create_vectors_file(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    """Create a float32 ``.npy`` file of ``shape`` and return it as a writable memmap.
+
+    The caller fills it and calls ``flush()``; the file is then readable with
+    :func:`load_vectors` (plain ``.npy``, no pickle).
+    """
+    return np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape)

@@ -236,6 +236,99 @@ def test_time_headings_date_the_paragraph_below_in_the_stated_zone() -> None:
     assert text[events[1].time_start : events[1].time_end] == "4:27"
 
 
+def test_time_heading_with_words_is_the_event_and_later_times_under_it_are_not() -> None:
+    text = (
+        "# 2020-07-09, Launch failures\n\n## Timeline\n\nAll times in PST\n\n"
+        "### 07:30am - First report\n\nWe hear reports of slow launches.\n\n"
+        "### 07:35 - Note pending pods\n\nWe note many pending pods, peaking around 07:15.\n"
+    )
+    events, _ = extract_timeline(text, ())
+    assert [(e.text, e.iso) for e in events] == [
+        ("07:30am - First report", "2020-07-09T07:30:00-08:00"),
+        ("07:35 - Note pending pods", "2020-07-09T07:35:00-08:00"),
+    ]
+
+
+def test_first_sentence_under_a_time_heading_takes_the_heading_time() -> None:
+    text = (
+        "## Timeline\n\nAll times in CEST\n\n### 2018-04-18 14:49\n\n"
+        "After recovering, the logs around the start of the outage (~13:30) were read. "
+        "They showed a flood at 13:31.\n\n"
+        "### 19. April, 11:00\n\nA fix is applied.\n\n### 2018-07-08 ca. 18:30\n\nLaunches drop.\n"
+    )
+    events, _ = extract_timeline(text, ())
+    assert [e.iso for e in events] == [
+        "2018-04-18T14:49:00+02:00",
+        "2018-04-19T11:00:00+02:00",
+        "2018-07-08T18:30:00+02:00",
+    ]
+    assert events[0].time_text == "2018-04-18 14:49"
+
+
+def test_day_headings_and_dated_headings_set_the_day() -> None:
+    text = (
+        "## Timeline\n\n### 2018-01-15\n\nGeneral failures happen.\n\n"
+        "### October 21, 2025 - Redis overload\n\n- **21:45 UTC** - Deploy\n"
+        "- **23:28 UTC** - Service fully recovered\n\n"
+        "### October 24, 2025 - Rate limits\n\n- **18:00 UTC** - Deploy rate limiting\n"
+    )
+    events, _ = extract_timeline(text, ())
+    assert [e.iso for e in events] == [
+        "2018-01-15",
+        "2025-10-21T21:45:00Z",
+        "2025-10-21T23:28:00Z",
+        "2025-10-24T18:00:00Z",
+    ]
+
+
+def test_a_timeline_table_without_its_heading_keeps_only_its_rows() -> None:
+    text = (
+        "On Friday 29 November 2019, we scaled the cluster.\n\n"
+        "| Time | Event |\n| --- | --- |\n"
+        "| 2019-11-29 12:00 | Scaling up the cluster |\n"
+        "| 2019-11-30 08:24 | Automated warning from AWS |\n"
+        "| 2019-12-03 --:-- | Surge of new deployments |\n"
+    )
+    events, _ = extract_timeline(text, ())
+    assert [e.iso for e in events] == ["2019-11-29T12:00:00", "2019-11-30T08:24:00", "2019-12-03"]
+
+
+def test_following_morning_moves_a_time_to_the_next_day() -> None:
+    text = (
+        "At 3:45 PM UTC on November 23rd, 2025, the attacker ran the workflow. "
+        "12 hours later, at 4:11 AM UTC the following morning, the packages were published."
+    )
+    events, _ = extract_timeline(text, ())
+    assert [e.iso for e in events] == ["2025-11-23T15:45:00Z", "2025-11-24T04:11:00Z"]
+
+
+def test_a_date_does_not_join_a_time_across_paragraphs() -> None:
+    (first, second) = find_time_expressions(
+        "# Attack on November 24th, 2025\n\nAt 4:11 AM UTC it began"
+    )
+    assert (first.text, second.text) == ("November 24th, 2025", "4:11 AM UTC")
+
+
+def test_pacific_region_follows_daylight_saving() -> None:
+    text = "All times in US/Pacific\n\nOn July 9, 2020 at 07:30 we saw failures."
+    events, _ = extract_timeline(text, ())
+    assert events[0].iso == "2020-07-09T07:30:00-07:00"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "is_event"),
+    [
+        ("However, it turned out to be another root cause than seen on June 30.", False),
+        ("These steps were done days before the attack (on the 24th of November).", False),
+        ("While rolled back within 2 minutes, it triggered more load.", False),
+        ("Rackspace communicated with us on Friday, September 26th that it would reboot.", True),
+    ],
+)
+def test_days_mentioned_in_passing_are_not_events(sentence: str, is_event: bool) -> None:
+    events, _ = extract_timeline("Published 2015.\n\n" + sentence, ())
+    assert bool(events) is is_event
+
+
 def test_bold_time_bullets_take_the_date_written_above() -> None:
     text = (
         "On September 29, 2025, the service had an outage.\n\n## Timeline\n\n"

@@ -123,6 +123,17 @@ def test_mostly_utf8_with_one_bad_byte_stays_utf8(tmp_path: Path) -> None:
     assert "\ufffd" in doc.text
 
 
+def test_charset_normalizer_is_the_last_resort(tmp_path: Path) -> None:
+    # Serbian Cyrillic in cp1251 has bytes (0x90 "ђ") that Windows-1252 leaves undefined.
+    text = "Сервер базе података је пао у 14:00. Ђорђе је рестартовао сервис. " * 5
+    data = text.encode("cp1251")
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("cp1252")
+    doc = read_document(write(tmp_path / "a.txt", data))
+    assert doc.encoding == "cp1251"
+    assert doc.text == text
+
+
 def test_decode_bytes_never_returns_wrong_type() -> None:
     text, encoding = decode_bytes(b"plain ascii")
     assert (text, encoding) == ("plain ascii", "utf-8")
@@ -196,6 +207,13 @@ def test_directory_named_like_a_file(tmp_path: Path) -> None:
     folder = tmp_path / "notes.md"
     folder.mkdir()
     assert read_error(folder).reason == "is a directory, not a file"
+
+
+def test_fifo_is_not_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.md"
+    os.mkfifo(fifo)
+    assert read_error(fifo).reason == "not a regular file"  # and does not block
+    assert discover_files([tmp_path]) == ([], [(str(fifo), "not a regular file")])
 
 
 def test_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -422,3 +440,18 @@ def test_html_article_header_keeps_title() -> None:
 def test_html_entities_and_malformed_markup() -> None:
     text, _ = html_to_text("<p>a &lt;b&gt; &amp; c<p>second <i>para</b></div>")
     assert text == "a <b> & c\n\nsecond para\n"
+
+
+def test_html_ordered_list_start_and_landmark_roles() -> None:
+    page = (
+        '<div role="navigation">NAVROLE</div><ol start="3"><li>third</li><li>fourth</li></ol>'
+        '<div role="contentinfo">FOOTROLE</div>'
+    )
+    text, _ = html_to_text(page)
+    assert text == "3. third\n4. fourth\n"
+
+
+def test_html_code_comments_are_kept() -> None:
+    page = '<pre><code>x = 1 <span class="hljs-comment"># the fix</span></code></pre>'
+    text, _ = html_to_text(page)
+    assert text == "```\nx = 1 # the fix\n```\n"

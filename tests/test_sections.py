@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest import sections as sections_module
 from ingest.read import read_document
 from ingest.records import Block, Document, Section
 from ingest.sections import (
@@ -22,7 +23,8 @@ from ingest.sections import (
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
-STRUCTURED = Path("/work/shared/corpora/structured")
+SHARED = ROOT.parent / "shared"  # the shared corpora, as in conftest.py
+STRUCTURED = SHARED / "corpora" / "structured"
 
 
 def doc(text: str, fmt: str = "markdown") -> Document:
@@ -174,6 +176,26 @@ def test_image_only_paragraphs_are_dropped() -> None:
     assert blocks_of(doc(text)) == [("", "paragraph", "Kept ![inline](c.png) text.")]
 
 
+def test_bold_one_line_paragraph_is_a_sub_heading() -> None:
+    text = (
+        "## Incident\n\n**Root causes:**\n\n- pool too small\n\n**Timeline**\n\n- 10:00 alert\n\n"
+        "**Bold lead-in** followed by a sentence is a paragraph.\n"
+    )
+    document = doc(text)
+    sections = split_sections(document)
+    assert [(s.title, s.level) for s in sections] == [
+        ("Incident", 2),
+        ("Root causes", 3),
+        ("Timeline", 3),
+    ]
+    root = sections[1]
+    assert text[root.heading_start : root.heading_end] == "Root causes:"
+    assert [block_text(document, b) for b in root.blocks] == ["pool too small"]
+    assert block_text(document, sections[2].blocks[-1]).startswith("**Bold lead-in**")
+    # Bold list items are list items, not headings.
+    assert titles(doc("- **Fix one**\n- **Fix two**\n")) == [""]
+
+
 def test_heading_inside_list_item_does_not_overlap() -> None:
     document = doc("- item\n  # Heading in item\n  text after\n")
     assert_offsets_valid(document, split_sections(document))
@@ -187,15 +209,20 @@ def test_crlf_and_lone_cr_offsets() -> None:
     assert [block_text(document, b) for b in sections[0].blocks] == ["line one", "item\rplain"]
 
 
-def test_huge_markdown_is_parsed_in_chunks_with_same_structure() -> None:
+def test_huge_markdown_is_parsed_in_chunks_with_same_structure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     unit = "## Step {n}\n\nParagraph {n} text.\n\n```\n# not a heading {n}\n```\n\n- item {n}\n\n"
-    text = "".join(unit.format(n=n) for n in range(12_000))  # ~1 MB, several chunks
+    text = "".join(unit.format(n=n) for n in range(700))  # ~55 kB
+    whole = split_sections(doc(text))
+    monkeypatch.setattr(sections_module, "_CHUNK_CHARS", 5_000)  # ~11 chunks
+    assert len(sections_module._markdown_chunks(sections_module._Lines(text))) > 10
     document = doc(text)
     sections = split_sections(document)
-    assert len(sections) == 12_000
+    assert sections == whole
+    assert len(sections) == 700
     assert all(len(section.blocks) == 3 for section in sections)
-    assert [b.kind for b in sections[-1].blocks] == ["paragraph", "code", "list_item"]
-    assert block_text(document, sections[7_777].blocks[1]) == "# not a heading 7777"
+    assert block_text(document, sections[555].blocks[1]) == "# not a heading 555"
     assert_offsets_valid(document, sections)
 
 
@@ -206,6 +233,13 @@ def test_single_megabyte_line_splits_in_bounded_time() -> None:
         sections = split_sections(document)
         assert time.perf_counter() - started < 3.0
         assert len(sections) == 1 and len(sections[0].blocks) == 1
+
+
+def test_yaml_front_matter_is_not_content() -> None:
+    text = "---\ntitle: Outage\ndate: 2020-01-01\ntags: [db]\n---\n\n# Real\n\nBody.\n"
+    assert blocks_of(doc(text)) == [("Real", "paragraph", "Body.")]
+    # A leading thematic break followed by prose is not front matter.
+    assert titles(doc("---\n\nPara after rule\n---\n")) == ["Para after rule"]
 
 
 def test_empty_and_whitespace_documents_have_no_sections() -> None:
@@ -267,6 +301,17 @@ def test_plain_text_non_headings(line: str) -> None:
         f"Intro paragraph that is long enough.\n\n{line}\n\nBody text follows here.\n", "text"
     )
     assert titles(document) == [""]
+
+
+def test_plain_title_case_line_inside_a_wrapped_sentence_is_not_a_heading() -> None:
+    text = (
+        "The outage affected customers on several cloud providers such as\n"
+        "Amazon Web Services And Google Cloud\n"
+        "and a few smaller regional hosting companies in Europe and Asia.\n"
+    )
+    document = doc(text, "text")
+    assert titles(document) == [""]
+    assert len(blocks_of(document)) == 1
 
 
 def test_plain_heading_needs_body_after_it() -> None:
@@ -519,6 +564,11 @@ MYBINDER = sorted((STRUCTURED / "mybinder").glob("*.md"))[:6]
 POSTHOG = sorted((STRUCTURED / "posthog").glob("*.md"))
 
 
+def test_structured_corpora_present() -> None:
+    """The parametrized tests below read these files in place; fail loudly if they are gone."""
+    assert len(DFDS) == 6 and len(MYBINDER) == 6 and len(POSTHOG) >= 5
+
+
 def table_rows(path: Path) -> list[str]:
     """Body rows of Markdown tables, found with a simple line scan independent of the parser."""
     rows: list[str] = []
@@ -593,7 +643,7 @@ def test_blocks_are_frozen_records() -> None:
 
 # --- Wikitech plain-text exports (CC BY-SA, read in place) ------------------------------------
 
-WIKITECH = Path("/work/shared/corpora/public/incidents")
+WIKITECH = SHARED / "corpora" / "public" / "incidents"
 
 
 def test_wikitech_template_headings_and_prompts() -> None:

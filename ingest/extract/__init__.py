@@ -30,7 +30,7 @@ from .actions import extract_actions
 from .causes import extract_causes
 from .impact import extract_impacts
 from .metadata import Metadata, extract_metadata
-from .roles import SentenceView, assign_roles, heading_scores
+from .roles import SentenceView, assign_all, heading_scores
 from .systems import extract_systems
 from .timeline import extract_timeline
 
@@ -98,14 +98,16 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _entities(doc: Doc, offset: int, start: int, end: int) -> tuple[Entity, ...]:
+def _entities(text: str, doc: Doc, offset: int, start: int, end: int) -> tuple[Entity, ...]:
     """Entities of the spaCy doc lying inside [start, end) of the source text."""
     found = []
     for ent in doc.ents:
         ent_start, ent_end = offset + ent.start_char, offset + ent.end_char
         if ent_start >= start and ent_end <= end:
             label = ent.label_
-            found.append(Entity(label=label, text=ent.text, start=ent_start, end=ent_end))
+            found.append(
+                Entity(label=label, text=text[ent_start:ent_end], start=ent_start, end=ent_end)
+            )
     return tuple(found)
 
 
@@ -131,11 +133,27 @@ def split_block(text: str, block: Block, doc: Doc, offset: int) -> list[tuple[in
     return result
 
 
-def _heading_paths(sections: tuple[Section, ...]) -> list[tuple[str, ...]]:
+def role_headings(document: Document, sections: tuple[Section, ...]) -> list[str]:
+    """Section titles as they count for roles: the document's own title counts as none.
+
+    The title is a lone level-1 heading with nothing but preamble before it; its words
+    ("2017-09-29, 504", "Root cause of the May outage") describe the whole report, not a part.
+    """
+    titles = [section.title for section in sections]
+    level_one = [i for i, section in enumerate(sections) if section.level == 1]
+    if len(level_one) == 1:
+        first = level_one[0]
+        if all(section.level == 0 for section in sections[:first]):
+            titles[first] = ""
+    return titles
+
+
+def _heading_paths(sections: tuple[Section, ...], titles: list[str]) -> list[tuple[str, ...]]:
     """For each section, the titles of its enclosing sections (by level) and its own."""
     paths: list[tuple[str, ...]] = []
     stack: list[tuple[int, str]] = []
-    for section in sections:
+    for section, title in zip(sections, titles, strict=True):
+        section = replace(section, title=title)
         level = section.level if section.level > 0 else 0
         while stack and stack[-1][0] >= level and level > 0:
             stack.pop()
@@ -146,7 +164,7 @@ def _heading_paths(sections: tuple[Section, ...]) -> list[tuple[str, ...]]:
     return paths
 
 
-def _after_action_flags(sections: tuple[Section, ...]) -> list[bool]:
+def _after_action_flags(titles: list[str]) -> list[bool]:
     """For each section: its heading has no role and the last heading that had one was action.
 
     Plain-text reports put "What we are doing about it?" and its sub-topics ("More resilient
@@ -154,13 +172,13 @@ def _after_action_flags(sections: tuple[Section, ...]) -> list[bool]:
     """
     flags = []
     last_role_action = False
-    for section in sections:
-        scores = heading_scores(section.title)
+    for title in titles:
+        scores = heading_scores(title)
         if scores:
             last_role_action = max(scores, key=lambda role: scores[role]) == "action"
             flags.append(False)
         else:
-            flags.append(last_role_action and bool(section.title))
+            flags.append(last_role_action and bool(title))
     return flags
 
 
@@ -170,8 +188,9 @@ class _DocState:
     def __init__(self, document: Document, sections: tuple[Section, ...]) -> None:
         self.document = document
         self.sections = sections
-        self.paths = _heading_paths(sections)
-        self.after_action = _after_action_flags(sections)
+        self.titles = role_headings(document, sections)
+        self.paths = _heading_paths(sections, self.titles)
+        self.after_action = _after_action_flags(self.titles)
         self.views: list[SentenceView] = []
         self.block_counter = -1
         self.last_block: tuple[int, int] | None = None
@@ -185,7 +204,6 @@ class _DocState:
             first = True
         else:
             first = False
-        section = self.sections[ref.section]
         for start, end, span in split_block(text, ref.block, spacy_doc, ref.offset):
             sentence = Sentence(
                 index=len(self.views),
@@ -196,13 +214,13 @@ class _DocState:
                 role="other",
                 roles=("other",),
                 block_kind=ref.block.kind,
-                entities=_entities(spacy_doc, ref.offset, start, end),
+                entities=_entities(text, spacy_doc, ref.offset, start, end),
             )
             self.views.append(
                 SentenceView(
                     sentence=sentence,
                     span=span,
-                    heading=section.title,
+                    heading=self.titles[ref.section],
                     block=self.block_counter,
                     block_start=ref.block.start,
                     block_end=ref.block.end,
@@ -215,12 +233,14 @@ class _DocState:
             first = False
 
     def finish(self) -> Analysis:
-        views = [_with_roles(view) for view in self.views]
+        views = [
+            _with_roles(view, roles)
+            for view, roles in zip(self.views, assign_all(self.views), strict=True)
+        ]
         return _extract(self.document, self.sections, views)
 
 
-def _with_roles(view: SentenceView) -> SentenceView:
-    roles = assign_roles(view)
+def _with_roles(view: SentenceView, roles: tuple[str, ...]) -> SentenceView:
     sentence = replace(view.sentence, role=roles[0], roles=roles)
     return replace(view, sentence=sentence)
 

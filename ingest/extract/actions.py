@@ -11,6 +11,7 @@ role is ``action`` become actions. The status comes from explicit markers ("(Com
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from ingest.records import Action
 
@@ -72,6 +73,12 @@ CONDITIONAL_PLAN = re.compile(
     r"^\W*(once|when|after|as soon as) we(?: have|'ve)? [^,.]*,\s*we(?: will|'ll)\b",
     re.IGNORECASE,
 )
+# A task filed for later is planned work, whatever verb files it.
+BACKLOG = re.compile(
+    r"\b(added|created|filed|opened|raised) (a |an )?(backlog|jira|github)? ?(task|ticket|issue|"
+    r"story|item)s?\b|\bif possible\b|\bhas been scheduled\b|\bis scheduled\b",
+    re.IGNORECASE,
+)
 PREVENTIVE = re.compile(
     r"\bprevent|\bfuture\b|\bavoid|\breduce the (?:likelihood|risk|chance|impact)|\balert|"
     r"\bmonitor|\brecurr|\bagain\b|\bresilien|\bredundan|\brobust|\bvisibility|\bdetect|"
@@ -114,13 +121,13 @@ def action_status(text: str) -> str:
         return "in_progress"
     if PLANNED_MARK.search(normalized):
         return "planned"
-    if CONDITIONAL_PLAN.search(normalized):
+    if CONDITIONAL_PLAN.search(normalized) or BACKLOG.search(normalized):
         return "planned"
     if IN_PROGRESS_WORDS.search(normalized):
         return "in_progress"
     if DONE_WORDS.search(normalized):
         return "done"
-    if PLANNED_WORDS.search(normalized):
+    if PLANNED_WORDS.search(normalized) or ACTION_IMPERATIVE.match(re.sub(r"^[\W_]+", "", text)):
         return "planned"
     return "unknown"
 
@@ -209,13 +216,20 @@ def _make_action(text: str, start: int, end: int, sentence: int) -> Action:
 
 
 def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
-    """Action items of one document, one per list item / table row / committing sentence."""
+    """Action items of one document, one per list item / table row / committing sentence.
+
+    When the report has an action section, action items come from there only.
+    """
     actions: list[Action] = []
+    has_action_section = any(_is_action_section(view) for view in views)
     i = 0
     while i < len(views):
         view = views[i]
         kind = view.sentence.block_kind
         in_section = _is_action_section(view) or view.after_action_heading
+        if has_action_section and not in_section:
+            i += 1
+            continue
         if kind in ("list_item", "table_row"):
             # The whole item is one action; its sentences are views[i:j].
             j = i + 1
@@ -226,7 +240,10 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
             if in_section or any(v.sentence.role == "action" for v in item):
                 if in_section or _has_action_language(body, kind):
                     start, end = item[0].sentence.start, item[-1].sentence.end
-                    actions.append(_make_action(text, start, end, view.sentence.index))
+                    action = _make_action(text, start, end, view.sentence.index)
+                    if action.status == "unknown" and in_section:
+                        action = replace(action, status="planned")  # a listed item to do
+                    actions.append(action)
             i = j
             continue
         lowered = normalize_quotes(view.text).lower()

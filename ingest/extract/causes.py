@@ -151,13 +151,30 @@ def _under_cause_heading(view: SentenceView) -> bool:
     return heading_scores(view.heading).get("cause", 0.0) >= 3.0
 
 
+def _timeline_entry(view: SentenceView) -> bool:
+    """A row or line of a timeline section: an event, even when it names a cause."""
+    heads = heading_scores(view.heading)
+    return heads.get("timeline", 0.0) >= 3.0 and view.sentence.role == "timeline"
+
+
 def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
-    """Cause spans of one document, merged across continuing sentences, in text order."""
+    """Cause spans of one document, merged across continuing sentences, in text order.
+
+    When the report has a cause section ("Root cause", "Contributing factors"), causes come
+    from there only: sentences elsewhere restate them in passing.
+    """
     causes: list[Cause] = []
+    has_cause_section = any(_under_cause_heading(view) for view in views)
     i = 0
     while i < len(views):
         view = views[i]
-        if not (is_causal(view) or (_under_cause_heading(view) and _not_rejected(view))):
+        under_heading = _under_cause_heading(view)
+        if has_cause_section and not under_heading:
+            i += 1
+            continue
+        if _timeline_entry(view) or not (
+            is_causal(view) or (under_heading and _not_rejected(view))
+        ):
             i += 1
             continue
         first = i

@@ -76,7 +76,7 @@ _HEADING_RULES: tuple[tuple[str, float, re.Pattern[str]], ...] = (
         re.compile(
             r"\bactions?\b|remediat|corrective|prevent|follow[\s-]*ups?|next steps|going forward|"
             r"what (we are|we're|we will|we'll|we) (doing|do|going to do|done)|doing about it|"
-            r"improvements?|to[\s-]?dos?\b|future (work|plans?)|lessons|takeaways|"
+            r"improvements?|to[\s-]?dos?\b|future (work|plans?)|"
             r"mitigations? (planned|going forward)|recommendations|"
             r"resilien|fix(es)?\b|changes we|action plan|what('s| is) next|moving forward"
         ),
@@ -99,12 +99,28 @@ _WEAK_HEADINGS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+# Headings of sections that hold none of the roles: their sentences are "other" unless the
+# sentence itself says otherwise, and they end the reach of an earlier action heading.
+OTHER_HEADING = re.compile(
+    r"^\W*(stats|statistics|metadata|appendix|glossary|references|links|acknowledge?ments?|"
+    r"participants|attendees|authors?|lessons learned|lessons|takeaways|what went well|"
+    r"supporting information|further reading|related (incidents|documents)|terminology|"
+    r"definitions|contact|questions|faq|comments|discussion)\W*$"
+)
+
+
 def heading_scores(heading: str) -> dict[str, float]:
-    """Role scores a section heading alone gives its sentences (strong 3, weak 1)."""
+    """Role scores a section heading alone gives its sentences (strong 3, weak 1).
+
+    A heading of a section known to hold none of the roles ("Stats", "Lessons learned")
+    scores ``{"other": 3.0}``.
+    """
     lowered = normalize_quotes(heading).lower().strip()
     scores: dict[str, float] = {}
     if not lowered:
         return scores
+    if OTHER_HEADING.match(lowered):
+        return {"other": 3.0}
     for role, weight, pattern in _HEADING_RULES:
         if pattern.search(lowered):
             scores[role] = max(scores.get(role, 0.0), weight)
@@ -136,6 +152,17 @@ CAUSE_WEAK = re.compile(
     r"\bfailed to\b|\bwithout\b.*\b(limit|check|validation)|\bincorrect(ly)?\b|\bwrong\b|"
     r"\bunexpected(ly)?\b|\bleak\b|\bflood|\bstorm\b|\bcascad|\bretr(y|ied|ies|ying)\b|"
     r"\b(is|was|were|are) related to\b"
+)
+# A deficiency named as a noun phrase: how "Contributing factors" lists are written.
+CAUSE_DEFICIENCY = re.compile(
+    r"^\W*(no|lack of|lacking|insufficient|missing|too (much|many|high|low|little|few|close|"
+    r"early|late)|not enough|inadequate|poor|absence of|unclear|without|only|limited|"
+    r"unintentional|accidental|unexpected|outdated|manual|misbehaving|dependency on)\b|"
+    r"\b(was|were|is|are|been) not (configured|in place|monitored|managed|tested|running|"
+    r"possible|set up|documented|covered|locked|pinned|noticed|detected)\b|"
+    r"\bnot (configured|in place|monitored|managed|tested|possible|locked|pinned)\b|"
+    r"\bno (alert|alerts|alerting|monitoring|documentation|version lock|tests?|testing|"
+    r"runbook|playbook|record|owner|limits?|backups?|redundancy)\b|\bhad no\b|\bdid not have\b"
 )
 # A finding that names a problem ("we discovered that our DDoS mitigation was impacting ...").
 CAUSE_FINDING = re.compile(
@@ -193,6 +220,12 @@ ACTION_WEAK = re.compile(
     r"\bin the future\b|\bwill be (\w+ing|\w+ed)\b|\bexpect (this|the) work\b|\bis underway\b|"
     r"\bunder way\b|\bto avoid\b|\bnext steps?\b|\bto ensure\b"
 )
+# Wording of a listed action item that is not an imperative ("Better monitoring of OOM",
+# "The alert needs a more descriptive name", "We need a SOC").
+ACTION_LISTED = re.compile(
+    r"^\W*(better|improved?|more|increased?|additional|automatic|automated|new|proper|"
+    r"clearer|dedicated)\b|\b(needs?|should|must|ought to)\b|\bwe ?(need|want)\b"
+)
 # Sentences that announce actions rather than state one.
 ACTION_ANNOUNCEMENT = re.compile(
     r"\b(identified|following|several|some|these|a number of|list of|the following) "
@@ -204,7 +237,11 @@ ACTION_IMPERATIVE = re.compile(
     r"set up|setup|configure|enable|disable|monitor|alert|automate|ensure|introduce|increase|"
     r"reduce|write|build|fix|change|move|replace|deploy|evaluate|consider|define|establish|"
     r"make|limit|test|audit|rotate|switch|separate|split|tune|refactor|train|schedule|"
-    r"reconfigure|restrict|clean up|verify|validate|require|track|expose|adjust|extend)\b",
+    r"reconfigure|restrict|clean up|verify|validate|require|track|expose|adjust|extend|"
+    r"discuss|prioriti[sz]e|teach|figure out|look into|assess|ask|agree|reflect|get in touch|"
+    r"identify|revert|bring down|enhance|collect|modify|handle|diagnose|do|version lock|"
+    r"explore|research|plan|communicate|inform|notify|share|prepare|pin|lock|backport|"
+    r"announce|coordinate|allocate|hire|reach out|follow up|look at|check|decide|measure)\b",
     re.IGNORECASE,
 )
 
@@ -243,8 +280,12 @@ def _entity_labels(view: SentenceView) -> list[tuple[str, int]]:
     return [(e.label, e.start - view.sentence.start) for e in view.sentence.entities]
 
 
-def cause_score(text: str) -> float:
-    """How strongly the sentence itself states a cause (0 when it rejects one)."""
+def cause_score(text: str, block_kind: str = "paragraph") -> float:
+    """How strongly the sentence itself states a cause (0 when it rejects one).
+
+    A deficiency ("No version lock on Flux", "Insufficient monitoring of X") counts fully in
+    a list item or table row, where contributing factors are listed, and half elsewhere.
+    """
     lowered = normalize_quotes(text).lower()
     if CAUSE_REJECTED.search(lowered):
         return 0.0
@@ -253,19 +294,35 @@ def cause_score(text: str) -> float:
     scrubbed = CAUSE_SEARCH.sub(" ", lowered)
     strong = len(CAUSE_STRONG.findall(scrubbed)) + len(CAUSE_FINDING.findall(scrubbed))
     weak = len(CAUSE_WEAK.findall(scrubbed))
+    if CAUSE_DEFICIENCY.search(scrubbed):
+        if block_kind in ("list_item", "table_row"):
+            strong += 1
+        else:
+            weak += 1
     return min(3.0, 2.0 * strong + 1.0 * weak)
 
 
-def action_score(text: str, block_kind: str) -> float:
+def is_imperative(text: str, span: Span | None = None) -> bool:
+    """The sentence opens with a bare verb ("Add alerting", "Look into ...")."""
+    stripped = re.sub(r"^[\W_]+", "", text)
+    if ACTION_IMPERATIVE.match(stripped):
+        return True
+    if span is None:
+        return False
+    words = [t for t in span if not (t.is_punct or t.is_space or t.text in ("*", "**", "_"))]
+    return bool(words) and words[0].tag_ == "VB" and words[0].is_title
+
+
+def action_score(text: str, block_kind: str, span: Span | None = None) -> float:
     """How strongly the sentence commits to or reports a corrective/preventive step."""
     lowered = normalize_quotes(text).lower()
     score = 2.0 * min(2, len(ACTION_CUES.findall(lowered)))
     score += 1.0 * min(2, len(ACTION_WEAK.findall(lowered)))
-    stripped = re.sub(r"^[\W_]+", "", text)
-    if block_kind in ("list_item", "table_row") and ACTION_IMPERATIVE.match(stripped):
+    listed = block_kind in ("list_item", "table_row")
+    if is_imperative(text, span):
+        score += 2.0 if listed else (1.0 if len(text) < 200 else 0.0)
+    elif listed and ACTION_LISTED.search(lowered):
         score += 2.0
-    elif ACTION_IMPERATIVE.match(stripped) and len(text) < 200:
-        score += 1.0
     return min(3.0, score)
 
 
@@ -321,11 +378,14 @@ def role_scores(view: SentenceView) -> dict[str, float]:
                 heads = {role: value - 1.0 for role, value in outer_scores.items()}
                 break
     for role, value in heads.items():
-        scores[role] += value
+        if role in scores:
+            scores[role] += value
+    if "other" in heads:  # "Stats", "Lessons learned": only strong sentence cues count
+        scores = {role: value - 1.0 for role, value in scores.items()}
     text = view.text
     kind = view.sentence.block_kind
-    scores["cause"] += cause_score(text)
-    scores["action"] += action_score(text, kind)
+    scores["cause"] += cause_score(text, kind)
+    scores["action"] += action_score(text, kind, view.span)
     scores["impact"] += impact_score(text)
     scores["timeline"] += timeline_score(view)
     if CAUSE_REJECTED.search(normalize_quotes(text).lower()):
@@ -335,7 +395,54 @@ def role_scores(view: SentenceView) -> dict[str, float]:
 
 def assign_roles(view: SentenceView) -> tuple[str, ...]:
     """Every role that applies to the sentence, primary first; ("other",) when none does."""
-    scores = role_scores(view)
+    return _rank(role_scores(view))
+
+
+def _list_groups(views: list[SentenceView]) -> list[list[int]]:
+    """Indices of sentences forming one list (consecutive list items / table rows of a section)."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    for i, view in enumerate(views):
+        listed = view.sentence.block_kind in ("list_item", "table_row")
+        previous = views[current[-1]] if current else None
+        if (
+            listed
+            and previous is not None
+            and previous.sentence.section == view.sentence.section
+            and view.block - previous.block <= 1
+            and previous.sentence.block_kind == view.sentence.block_kind
+        ):
+            current.append(i)
+            continue
+        if len(current) >= 2:
+            groups.append(current)
+        current = [i] if listed else []
+    if len(current) >= 2:
+        groups.append(current)
+    return groups
+
+
+def assign_all(views: list[SentenceView]) -> list[tuple[str, ...]]:
+    """Roles for every sentence of a document, primary first.
+
+    Besides each sentence's own scores, items of one list share a role: when at least half
+    of the items of a list are causes (or actions), every item is given that role too, so a
+    "Contributing factors" or "Action items" list keeps its meaning when its heading is gone.
+    """
+    scores = [role_scores(view) for view in views]
+    for group in _list_groups(views):
+        items = {views[i].block for i in group}
+        if len(items) < 2:
+            continue
+        for role in ("cause", "action"):
+            hits = {views[i].block for i in group if scores[i][role] >= MIN_SCORE}
+            if 2 * len(hits) >= len(items):
+                for i in group:
+                    scores[i][role] = max(scores[i][role], MIN_SCORE)
+    return [_rank(score) for score in scores]
+
+
+def _rank(scores: dict[str, float]) -> tuple[str, ...]:
     ranked = sorted(ROLE_ORDER, key=lambda role: (-scores[role], ROLE_ORDER.index(role)))
     roles = tuple(role for role in ranked if scores[role] >= MIN_SCORE)
     return roles or ("other",)

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ingest.records import Sentence, TimelineEvent
 
@@ -41,7 +42,9 @@ _MONTHS = {
 _ZONES = {
     "utc": 0, "gmt": 0, "z": 0, "pst": -480, "pdt": -420, "pt": -480, "mst": -420, "mdt": -360,
     "cst": -360, "cdt": -300, "est": -300, "edt": -240, "et": -300, "cet": 60, "cest": 120,
-    "bst": 60, "eet": 120, "eest": 180, "pacific": -480, "us/pacific": -480, "uc/pacific": -480, "ist": 330, "jst": 540, "aest": 600, "aedt": 660,
+    "bst": 60, "eet": 120, "eest": 180,
+    "pacific": -480, "us/pacific": -480, "uc/pacific": -480, "ist": 330, "jst": 540,
+    "aest": 600, "aedt": 660,
 }  # fmt: skip
 _NUMBER_WORDS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -64,12 +67,16 @@ _AMPM_RE = r"(?P<ampm>[ap]\.\s?m\.|[ap]\.?\s?m\b)"
 _ISO_DATETIME = re.compile(
     r"(?<![\d-])(?P<year>\d{4})[-/](?P<month>\d{1,2})[-/](?P<day>\d{1,2})"
     r"(?:(?:T|\s+|,\s*|\s+at\s+)(?P<hour>\d{1,2}):(?P<minute>\d{2}|\?\?)(?::(?P<second>\d{2}))?"
-    r"(?:\.\d+)?(?:\s?" + _ZONE_RE + r")?)?(?![\d/-])",
+    r"(?:\.\d+)?(?:\s?" + _AMPM_RE + r")?(?:\s?" + _ZONE_RE + r")?)?(?![\d/-])",
     re.IGNORECASE,
 )
 _CLOCK = re.compile(
     r"(?<![\w:.,/-])(?P<hour>\d{1,2}):(?P<minute>\d{2}|\?\?)(?::(?P<second>\d{2}))?(?!\d|:\d)"
     r"(?:\s?" + _AMPM_RE + r")?(?:\s?(?:\(\s?)?" + _ZONE_RE + r"\)?)?",
+    re.IGNORECASE,
+)
+_COMPACT_END = re.compile(
+    r"(?<=\d:\d\d)[-–](?P<hour>\d{1,2}):(?P<minute>\d{2})(?!\d)(?:\s?" + _ZONE_RE + r")?",
     re.IGNORECASE,
 )
 _HOUR_AMPM = re.compile(
@@ -83,12 +90,12 @@ _MONTH_DAY = re.compile(
 _DAY_MONTH = re.compile(
     r"\b"
     + _WEEKDAY_RE
-    + r"(?:the\s+)?(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?"
+    + r"(?:the\s+)?(?P<day>\d{1,2})(?:st|nd|rd|th|\.)?\s+(?:of\s+)?"
     + _MONTH_RE
     + r"\b(?:,?\s+(?P<year>\d{4})\b)?",
     re.IGNORECASE,
 )
-_NUM_RE = r"(?P<num>\d+(?:\.\d+)?|half an|a couple of|a few|an?|one|two|three|four|five|six|"
+_NUM_RE = r"(?P<num>\d+(?:\.\d+)?|half an|a couple of|an?|one|two|three|four|five|six|"
 _NUM_RE += r"seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty-five|forty|fifty|"
 _NUM_RE += r"sixty|ninety)"
 _UNIT_RE = r"(?P<unit>minutes?|mins?|hours?|hrs?|seconds?|secs?)"
@@ -126,7 +133,9 @@ _SETEXT = re.compile(r"^(?P<title>[^\n|#>*-][^\n]*)\n(?P<rule>=+|-+)[ \t]*$", re
 _TIMELINE_TITLE = re.compile(
     r"\b(timeline|chronology|sequence of events|time ?line of events)\b", re.IGNORECASE
 )
-_JOINER_DATE_CLOCK = re.compile(r"[\s,]*(?:at|@|around|about|approximately|from)?[\s,]*\Z", re.I)
+_JOINER_DATE_CLOCK = re.compile(
+    r"[\s,]*(?:at|@|around|about|approximately|from|ca\.?|circa|~)?[\s,]*\Z", re.IGNORECASE
+)
 _JOINER_CLOCK_DATE = re.compile(r"[\s,]*(?:on|of)?[\s,]*\Z", re.IGNORECASE)
 _JOINER_INTERVAL = re.compile(
     r",?\s*(?:-|–|—|to|and|until|till|through)\s*(?:approximately\s+|about\s+|around\s+)?\Z",
@@ -191,6 +200,11 @@ def _zone_offset(zone: str) -> timezone | None:
     if not zone:
         return None
     name = zone.strip().lower().replace(" ", "")
+    if name in ("pacific", "us/pacific", "uc/pacific"):  # a named region keeps daylight time
+        try:
+            return ZoneInfo("America/Los_Angeles")  # type: ignore[return-value]
+        except ZoneInfoNotFoundError:
+            pass
     if name in _ZONES:
         return timezone(timedelta(minutes=_ZONES[name]))
     match = re.fullmatch(r"(?:utc|gmt)([+-])(\d{1,2}):?(\d{2})?", name)
@@ -216,7 +230,7 @@ def _atoms(text: str) -> list[TimeExpr]:
         month, day = int(m["month"]), int(m["day"])
         if not (1 <= month <= 12 and 1 <= day <= 31):
             continue
-        hour = int(m["hour"]) if m["hour"] else None
+        hour = _hour_24(int(m["hour"]), m["ampm"]) if m["hour"] else None
         if hour is not None and hour > 23:
             continue
         minute = None if hour is None else (0 if m["minute"] == "??" else int(m["minute"]))
@@ -237,6 +251,13 @@ def _atoms(text: str) -> list[TimeExpr]:
             TimeExpr(m.group(0), m.start(), m.end(), "time", hour=hour, minute=minute,
                      second=second, zone=m["zone"] or "")
         )  # fmt: skip
+    for m in _COMPACT_END.finditer(text):  # the "13:45" of "13:30-13:45"
+        hour, minute = int(m["hour"]), int(m["minute"])
+        if hour <= 23 and minute <= 59:
+            atoms.append(
+                TimeExpr(m.group(0)[1:], m.start() + 1, m.end(), "time", hour=hour, minute=minute,
+                         zone=m["zone"] or "")
+            )  # fmt: skip
     for m in _HOUR_AMPM.finditer(text):
         hour = int(m["hour"])
         if not 1 <= hour <= 12:
@@ -278,6 +299,15 @@ def _span(text: str, first: TimeExpr, last: TimeExpr, **changes: Any) -> TimeExp
     return replace(first, text=text[first.start : last.end], end=last.end, **changes)
 
 
+def _joinable(text: str, first: TimeExpr, second: TimeExpr, longest: int) -> bool:
+    """Two expressions close enough to be one, and not split by a paragraph or heading line."""
+    gap = text[first.end : second.start]
+    if len(gap) > longest or gap.count("\n") > 1:
+        return False
+    line_start = text.rfind("\n", 0, first.start) + 1
+    return "\n" not in gap or not text.startswith("#", line_start)
+
+
 def _merge_date_and_clock(text: str, atoms: list[TimeExpr]) -> list[TimeExpr]:
     """Join a date and a clock time written together ("September 27, at 6:50 p.m. UTC")."""
     merged: list[TimeExpr] = []
@@ -285,7 +315,7 @@ def _merge_date_and_clock(text: str, atoms: list[TimeExpr]) -> list[TimeExpr]:
     while i < len(atoms):
         atom = atoms[i]
         nxt = atoms[i + 1] if i + 1 < len(atoms) else None
-        if nxt is not None and len(text[atom.end : nxt.start]) <= 12:
+        if nxt is not None and _joinable(text, atom, nxt, 12):
             gap = text[atom.end : nxt.start]
             if atom.kind == "date" and nxt.kind == "time" and _JOINER_DATE_CLOCK.match(gap):
                 merged.append(
@@ -317,7 +347,7 @@ def _merge_intervals(text: str, atoms: list[TimeExpr]) -> list[TimeExpr]:
             nxt is not None
             and atom.has_clock
             and nxt.has_clock
-            and len(text[atom.end : nxt.start]) <= 16
+            and _joinable(text, atom, nxt, 16)
             and _JOINER_INTERVAL.match(text[atom.end : nxt.start])
         ):
             first = atom
@@ -509,7 +539,7 @@ def _document_reference(text: str, anchor_date: str, published: str) -> tuple[_R
 
 _BLOCK_LINE = re.compile(r"^[ \t]*(?:\||[-*+\u2022][ \t]|\d{1,3}[.)][ \t]|#{1,6}[ \t])")
 _SENTENCE_END = re.compile(
-    r"(?<=[.!?])\s+(?=[A-Z(*\"])(?!(?:UTC|GMT|[PMCE][SD]T|CES?T|BST)\b)(?<![ap]\.m\.\s)"
+    r"(?<=[.!?])\s+(?=[A-Z0-9(*\"])(?!(?:UTC|GMT|[PMCE][SD]T|CES?T|BST)\b)(?<![ap]\.m\.\s)"
 )
 
 
@@ -536,8 +566,9 @@ def _fallback_sentences(text: str) -> tuple[Sentence, ...]:
                     unit_kind = (
                         "table_row" if lead == "|" else "heading" if lead[0] == "#" else "list_item"
                     )
-                if unit_kind in ("table_row", "heading"):
+                if unit_kind == "table_row":
                     units.append((unit_start, pos + len(line.rstrip("\n")), unit_kind))
+                if unit_kind in ("table_row", "heading"):  # headings are read apart
                     unit_start = None
             pos += len(line)
         if unit_start is not None:
@@ -582,12 +613,16 @@ def _timeline_spans(text: str, headings: list[tuple[int, int, int, str]]) -> lis
     return spans
 
 
+_NEXT_DAY = re.compile(r"\b(?:the\s+)?(?:following|next)\s+(?:morning|day)\b", re.IGNORECASE)
+_APPROXIMATE = re.compile(r"\b(?:ca|approx|circa|about|around)\b\.?|\([^)]*\)", re.IGNORECASE)
+
+
 def _is_time_only(text: str, exprs: list[TimeExpr], offset: int) -> bool:
-    """True when a piece of text is nothing but time expressions and markup ("### 4:27")."""
+    """True when a piece of text is nothing but times and markup ("### 4:27", "ca. 18:30")."""
     rest = text
     for expr in sorted(exprs, key=lambda e: -e.start):
         rest = rest[: expr.start - offset] + rest[expr.end - offset :]
-    return bool(exprs) and bool(_MARKUP_ONLY.match(rest))
+    return bool(exprs) and bool(_MARKUP_ONLY.match(_APPROXIMATE.sub("", rest)))
 
 
 def _event_kind(sentence_text: str) -> str:
@@ -601,14 +636,32 @@ def _event_kind(sentence_text: str) -> str:
     return "event"
 
 
-def _is_event_expr(expr: TimeExpr, source: str) -> bool:
-    """Whether an expression can date an event: a clock or relative time, or a day's date that is
-    not a publication note nor a template placeholder ("| 2024-03-13 HH:mm |")."""
-    if expr.has_clock or expr.kind == "relative":
+_NOT_EVENT_DAY = re.compile(
+    r"(?:\b(?:as|from|since|before|after|than|until|till|by|of)\s+(?:the\s+)?"
+    r"|\b(?:as|than|before|since|until)\s+(?:\S+\s+){1,3}|\(\s*[^)]*)\Z",
+    re.IGNORECASE,
+)
+
+
+def _is_event_expr(expr: TimeExpr, sentence: Sentence, source: str) -> bool:
+    """Whether an expression can date the event a sentence tells.
+
+    A clock time can; a relative time only when it opens the sentence ("Within ten minutes, ...")
+    or says "later"; a day's date unless it is a publication note, a template placeholder
+    ("| 2024-03-13 HH:mm | Short event description. |"), in brackets, or a reference to another
+    day ("the same root cause as October 21", "before the attack on the 24th").
+    """
+    if expr.has_clock:
         return True
+    if expr.kind == "relative":
+        lead = source[sentence.start : expr.start]
+        return bool(_MARKUP_ONLY.match(lead)) or expr.text.lower().endswith(("later", "after"))
     if expr.month is None or expr.day is None or _publication_context(source, expr):
         return False
-    return "HH" not in source[expr.end : expr.end + 8]
+    if "Short event description" in sentence.text:
+        return False
+    before = source[max(sentence.start, expr.start - 40) : expr.start]
+    return not _NOT_EVENT_DAY.search(before)
 
 
 def _event_expr(exprs: list[TimeExpr]) -> tuple[TimeExpr | None, TimeExpr | None]:
@@ -619,6 +672,8 @@ def _event_expr(exprs: list[TimeExpr]) -> tuple[TimeExpr | None, TimeExpr | None
     """
     if not exprs:
         return None, None
+    if exprs[0].kind == "relative" and any(e.has_clock for e in exprs):
+        exprs = [e for e in exprs if e.kind != "relative"]  # "12 hours later, at 4:11 AM UTC"
     first = exprs[0]
     if first.kind == "date":
         for later in exprs[1:]:
@@ -639,6 +694,7 @@ class _Candidate:
     expr: TimeExpr
     when: datetime | None
     has_clock: bool
+    leading: bool = False  # the time opens its unit: a table row, bullet, heading or line
 
 
 def extract_timeline(
@@ -654,71 +710,67 @@ def extract_timeline(
     ``time_to_detect_min`` (detection - start), ``time_to_mitigate_min`` (mitigation - start),
     ``time_to_resolve_min`` (resolution - detection) and ``duration_min`` (resolution - start).
     """
-    if not sentences:
-        sentences = _fallback_sentences(text)
     ref, note = _document_reference(text, anchor_date, published)
     fences = [m.span() for m in _FENCE.finditer(text)]
     exprs = [e for e in find_time_expressions(text) if not any(a <= e.start < b for a, b in fences)]
     headings = [h for h in _headings(text) if not any(a <= h[0] < b for a, b in fences)]
     timeline_spans = _timeline_spans(text, headings)
+    if not sentences:
+        sentences = _fallback_sentences(text)
 
     candidates: list[_Candidate] = []
-    pending: TimeExpr | None = None  # a "### 4:27" heading or a time-only line, for what follows
-    previous: datetime | None = None
-    context_date: datetime | None = None  # the last date written, for bare clock times
-    expr_i = 0
-    heading_times = _heading_times(text, headings, exprs)
-    sentence_list = sorted(sentences, key=lambda s: s.start)
-    for sentence in sentence_list:
-        while pending is None and heading_times and heading_times[0][0] < sentence.start:
-            _, pending = heading_times.pop(0)
-        while heading_times and heading_times[0][0] < sentence.start:
-            _, pending = heading_times.pop(0)
-        inside = [e for e in exprs if sentence.start <= e.start and e.end <= sentence.end]
-        while expr_i < len(exprs) and exprs[expr_i].end <= sentence.start:
-            expr_i += 1
-        if inside and _is_time_only(sentence.text, inside, sentence.start):
-            pending = inside[0]
+    state = _WalkState()
+    units = _heading_units(text, headings, exprs) + [
+        (sentence.start, "sentence", sentence) for sentence in sentences
+    ]
+    for _, kind, payload in sorted(units, key=lambda unit: (unit[0], unit[1] != "heading")):
+        if kind == "heading":
+            heading_kind, expr, heading_sentence = payload
+            state.pending = None
+            state.under_time_heading = heading_kind in ("time", "titled")
+            if heading_kind == "time":
+                state.pending = expr
+            elif heading_kind == "titled":
+                _add_candidate(candidates, state, heading_sentence, expr, None, ref, text)
+            elif heading_kind == "dated":
+                when, _ = _resolve(expr, ref, None)
+                if when is not None and when.year != _PLACEHOLDER_YEAR:
+                    state.context_date = when.replace(tzinfo=None)
+                    state.previous = None
             continue
-        expr, day_expr = _event_expr([e for e in inside if _is_event_expr(e, text)])
-        expr = expr or pending
-        pending = None
+        sentence = payload
+        inside = [e for e in exprs if sentence.start <= e.start and e.end <= sentence.end]
+        if inside and _is_time_only(sentence.text, inside, sentence.start):
+            state.pending = inside[0]
+            state.under_time_heading = True
+            continue
+        usable = [e for e in inside if _is_event_expr(e, sentence, text)]
+        own, day_expr = _event_expr(usable)
+        leads = own is not None and bool(_MARKUP_ONLY.match(text[sentence.start : own.start]))
+        if state.pending is not None:
+            expr, day_expr, leads = state.pending, None, True
+            state.pending = None
+        elif state.under_time_heading and not leads:
+            continue  # later sentences under a "### 4:27" heading only tell what happened then
+        else:
+            expr = own
         if expr is None:
             continue
-        if day_expr is not None:
-            day_when, _ = _resolve(day_expr, ref, None)
-            if day_when is not None:
-                context_date = day_when.replace(tzinfo=None)
-        base = previous
-        if (
-            context_date is not None
-            and expr.month is None
-            and expr.kind != "relative"
-            and (previous is None or context_date > _naive_utc(previous))
-        ):
-            # a date written since the previous event starts a new day
-            base = context_date.replace(tzinfo=previous.tzinfo if previous else None)
-        when, has_clock = _resolve(expr, ref, base)
+        _add_candidate(candidates, state, sentence, expr, day_expr, ref, text)
+        candidates[-1].leading = leads
+        if leads and sentence.block_kind == "paragraph" and _is_own_line(text, sentence):
+            state.under_time_heading = True  # "07:35 - Note pending pods" on a line of its own
         for other in inside:  # dates written in passing set the day of later bare clock times
             if other.kind == "date" and other is not expr and not _publication_context(text, other):
                 other_when, _ = _resolve(other, ref, None)
                 if other_when is not None and other_when.year != _PLACEHOLDER_YEAR:
-                    context_date = other_when.replace(tzinfo=None)
-        if (
-            when is not None
-            and when.year != _PLACEHOLDER_YEAR
-            and expr.kind in ("date", "datetime")
-        ):
-            context_date = when.replace(tzinfo=None, hour=0, minute=0, second=0)
-        candidates.append(_Candidate(sentence, expr, when, has_clock))
-        if when is not None and (has_clock or previous is None):
-            previous = when
-    if timeline_spans:
-        chosen = [
-            c for c in candidates if any(a <= c.sentence.start < b for a, b in timeline_spans)
-        ]
-        if len(chosen) >= 2:
-            candidates = chosen
+                    state.context_date = other_when.replace(tzinfo=None)
+    chosen = [c for c in candidates if any(a <= c.sentence.start < b for a, b in timeline_spans)]
+    leading = [c for c in candidates if c.leading]
+    if len(chosen) >= 2:
+        candidates = chosen  # a "Timeline" section: its events only
+    elif len(leading) >= 3 and 2 * len(leading) >= len(candidates):
+        candidates = leading  # a timeline table or list without its heading: its rows only
     _backfill_dates(candidates)
     if candidates and all(c.when is not None for c in candidates):
         candidates = _sorted_by_time(candidates)
@@ -729,16 +781,103 @@ def extract_timeline(
     return tuple(events), metrics
 
 
-def _heading_times(
+def _is_own_line(text: str, sentence: Sentence) -> bool:
+    """True when a short sentence fills its line."""
+    line_start = text.rfind("\n", 0, sentence.start) + 1
+    line_end = text.find("\n", sentence.end)
+    line_end = len(text) if line_end < 0 else line_end
+    line = text[line_start:line_end]
+    return len(line) <= 80 and line.strip() == sentence.text.strip()
+
+
+def _heading_units(
     text: str, headings: list[tuple[int, int, int, str]], exprs: list[TimeExpr]
-) -> list[tuple[int, TimeExpr]]:
-    """(heading end, time) of headings that are nothing but a time ("### 2018-01-18 4:19")."""
-    found = []
-    for start, end, _, _ in headings:
+) -> list[tuple[int, str, tuple[str, TimeExpr | None, Sentence | None]]]:
+    """(position, "heading", (kind, time, heading as a sentence)) for every heading.
+
+    kind is "time" for a heading that is only a time or a day ("### 2018-01-18 4:19"), "titled"
+    for a time followed by words ("### 07:35 - Note pending pods"), "dated" for a heading that
+    names a day ("### October 21, 2025 - Redis Overload") and "" for any other heading.
+    """
+    units: list[tuple[int, str, tuple[str, TimeExpr | None, Sentence | None]]] = []
+    for start, end, level, title in headings:
         inside = [e for e in exprs if start <= e.start and e.end <= end]
-        if inside and inside[0].has_clock and _is_time_only(text[start:end], inside, start):
-            found.append((end, inside[0]))
-    return found
+        title_start = text.find(title, start, end) if title else -1
+        kind, expr, sentence = "", None, None
+        if inside and (inside[0].has_clock or inside[0].day is not None):
+            first = inside[0]
+            lead = text[title_start if title_start >= 0 else start : first.start]
+            if _is_time_only(text[start:end], inside, start):
+                kind, expr = "time", first
+            elif first.has_clock and _MARKUP_ONLY.match(lead) and title_start >= 0 and level > 1:
+                kind, expr = "titled", first
+                title_end = title_start + len(title)
+                sentence = Sentence(-1, -1, title_start, title_end, title, "timeline",
+                                    block_kind="heading")  # fmt: skip
+            elif first.day is not None and first.month is not None:
+                kind, expr = "dated", replace(first, hour=None, minute=None, second=None)
+        units.append((end if kind != "titled" else start, "heading", (kind, expr, sentence)))
+    heading_starts = {start for start, _, _, _ in headings}
+    for line in re.finditer(r"^[ \t]*\S[^\n]*$", text, re.MULTILINE):
+        if line.start() in heading_starts or len(line.group(0)) > 60:
+            continue
+        inside = [e for e in exprs if line.start() <= e.start and e.end <= line.end()]
+        if inside and (inside[0].has_clock or inside[0].day is not None):
+            if _is_time_only(line.group(0), inside, line.start()):
+                # a line that is only a time ("4:27" left when a heading's marks are gone)
+                units.append((line.end(), "heading", ("time", inside[0], None)))
+    return units
+
+
+@dataclass
+class _WalkState:
+    """What the walk over a document's headings and sentences carries from one to the next."""
+
+    previous: datetime | None = None  # the last event's time
+    context_date: datetime | None = None  # the last day written, for bare clock times
+    pending: TimeExpr | None = None  # a "### 4:27" heading's time, for the next sentence
+    under_time_heading: bool = False
+
+
+def _add_candidate(
+    candidates: list[_Candidate],
+    state: _WalkState,
+    sentence: Sentence,
+    expr: TimeExpr,
+    day_expr: TimeExpr | None,
+    ref: _Reference,
+    text: str,
+) -> None:
+    """Resolve an event's time against the walk's state and record it."""
+    if day_expr is not None:
+        day_when, _ = _resolve(day_expr, ref, None)
+        if day_when is not None:
+            state.context_date = day_when.replace(tzinfo=None)
+    base = state.previous
+    context = state.context_date
+    if (
+        context is not None
+        and expr.month is None
+        and expr.kind != "relative"
+        and (base is None or context > _naive_utc(base))
+    ):
+        # a day written since the previous event starts a new day
+        base = context.replace(tzinfo=base.tzinfo if base else None)
+    when, has_clock = _resolve(expr, ref, base)
+    if (
+        when is not None
+        and base is not None
+        and expr.month is None
+        and expr.kind != "relative"
+        and _NEXT_DAY.search(sentence.text)
+        and _naive_utc(when) <= _naive_utc(base)
+    ):
+        when += timedelta(days=1)  # "at 4:11 AM UTC the following morning"
+    if when is not None and when.year != _PLACEHOLDER_YEAR and expr.kind in ("date", "datetime"):
+        state.context_date = when.replace(tzinfo=None, hour=0, minute=0, second=0)
+    candidates.append(_Candidate(sentence, expr, when, has_clock))
+    if when is not None and (has_clock or state.previous is None):
+        state.previous = when
 
 
 def _sorted_by_time(candidates: list[_Candidate]) -> list[_Candidate]:

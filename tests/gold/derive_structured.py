@@ -40,8 +40,8 @@ ORGANIZATIONS = {
     "posthog": ["PostHog"],
 }
 ZONES = {"utc": 0, "gmt": 0, "pst": -480, "pdt": -420, "cet": 60, "cest": 120}
-MONTHS = {m: i + 1 for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}  # fmt: skip
+_MONTH_NAMES = "jan feb mar apr may jun jul aug sep oct nov dec".split()
+MONTHS = {m: i + 1 for i, m in enumerate(_MONTH_NAMES)}
 
 CAUSE_TITLE = re.compile(
     r"contributing factors?|root causes?|^causes?$|why did it happen|how did it happen|"
@@ -58,7 +58,8 @@ TIMELINE_TITLE = re.compile(r"timeline", re.IGNORECASE)
 STOP_TITLE = re.compile(
     r"lessons|went well|went wrong|got lucky|went poorly|didn'?t go well|could have gone|"
     r"takeaways|attendees|stats|summary|insights|reflections|moving forward|what should you do|"
-    r"hard to detect|wasn'?t caught|appendix|stage \d|investigation|conclusion|scope|data integrity",
+    r"hard to detect|wasn'?t caught|appendix|stage \d|investigation|conclusion|scope|"
+    r"data integrity",
     re.IGNORECASE,
 )
 
@@ -69,10 +70,13 @@ _TEMPLATE = [
     "so these do not get forgotten.",
 ]
 FIXES: dict[str, dict] = {
-    "structured/dfds/PM2024-002-pods-not-able-to-start-while-being-moved-to-new-nodes-during-ami-update.md": {
+    "structured/dfds/PM2024-002-pods-not-able-to-start-while-being-moved-to-new-nodes-during-"
+    "ami-update.md": {
         "action_status": {
-            "We tweaked/adjusted the internal Registry pull limit/Quota (QPS) on Kubernetes level": "done",
-            "We've advised the Teams to adjust their deployments not to use Single Replicas": "done",
+            "We tweaked/adjusted the internal Registry pull limit/Quota (QPS) on Kubernetes "
+            "level": "done",
+            "We've advised the Teams to adjust their deployments not to use Single "
+            "Replicas": "done",
         },
     },
     "structured/mybinder/2017-09-29-504.md": {
@@ -123,14 +127,12 @@ def _sections(text: str) -> list[tuple[str, int, int, list[str]]]:
     out = []
     for i, (_, end, level, title) in enumerate(heads):
         stop = heads[i + 1][0] if i + 1 < len(heads) else len(text)
-        parents = [t for (_, _, lv, t) in heads[:i] if lv < level]
         # keep only the chain of the nearest enclosing headings
         chain, current = [], level
-        for s, e, lv, t in reversed(heads[:i]):
+        for _, _, lv, t in reversed(heads[:i]):
             if lv < current:
                 chain.insert(0, t)
                 current = lv
-        del parents
         out.append((title, end, stop, chain))
     return out
 
@@ -219,6 +221,8 @@ def _zone(text: str) -> timezone | None:
     line = m.group(1) if m else ""
     if not m and re.search(r"Time \(UTC\)", text):
         return UTC
+    if not m and re.search(r"\| Date and Time in CET", text):
+        return timezone(timedelta(hours=1))
     if not m:
         title = text.lstrip().splitlines()[0]
         return timezone(timedelta(hours=-8)) if "PST" in title else None
@@ -246,34 +250,32 @@ def _iso(when: datetime, zone: timezone | None) -> str:
 def _timeline(text: str, sections, default_day: date | None) -> list[dict]:
     zone = _zone(text)
     events: list[dict] = []
-    spans = [(a, b) for t, a, b, chain in sections
-             if TIMELINE_TITLE.search(t) or any(TIMELINE_TITLE.search(c) for c in chain)]  # fmt: skip
+    spans = [
+        (a, b)
+        for t, a, b, chain in sections
+        if TIMELINE_TITLE.search(t) or any(TIMELINE_TITLE.search(c) for c in chain)
+    ]
     if not spans:
         return events
     lo, hi = min(a for a, _ in spans), max(b for _, b in spans)
     body = text[lo:hi]
     day = default_day
-    # table rows
+    # table rows: "| 2021-09-17 08:00 |", "| ~2025-03-03 19:30 |", "| 2020-10-06 09:00 - 11:00 |",
+    # "| 2021-12-10 |", "| 2019-12-03 --:-- |", "| 2022-06-02 HH:mm |" (a day without a time)
     for m in re.finditer(
-        r"^\|\s*(\d{4,5})-(\d{2})-(\d{2})\s+(\d{1,2}):(\d{2}|\?\?)~?\s*\|\s*(.*?)\s*\|?\s*$",
+        r"^\|\s*~?(\d{4,5})-(\d{2})-(\d{2})(?:\s+(\d{1,2}):(\d{2}|\?\?))?[^|\n]*\|\s*(.*?)\s*\|?\s*$",
         body, re.MULTILINE,
     ):  # fmt: skip
-        year = int(m.group(1)[:4]) if len(m.group(1)) == 5 else int(m.group(1))  # "20202" typo
-        desc_start = lo + m.start(6)
-        desc = m.group(6).rstrip(" |")
-        iso = ""
-        if m.group(5) != "??":
+        if m.group(6).startswith("Short event description"):  # the template's placeholder row
+            continue
+        year = int(m.group(1)[:4])  # "20202-01-16" is a typo for 2020-01-16
+        iso = f"{year}-{m.group(2)}-{m.group(3)}"
+        if m.group(5) == "??":  # "14:??": the hour without its minutes cannot be scored
+            iso = ""
+        elif m.group(4):
             iso = _iso(datetime(year, int(m.group(2)), int(m.group(3)), int(m.group(4)),
                                 int(m.group(5))), zone)  # fmt: skip
-        events.append({"text": desc, "start": desc_start, "iso": iso})
-    # rows with a day but no time ("| 2022-06-02 HH:mm |"), not the template's placeholder row
-    for m in re.finditer(
-        r"^\|\s*(\d{4})-(\d{2})-(\d{2})\s+HH:mm\s*\|\s*(.*?)\s*\|?\s*$", body, re.MULTILINE
-    ):
-        if m.group(4).startswith("Short event description"):
-            continue
-        iso = f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
-        events.append({"text": m.group(4).rstrip(" |"), "start": lo + m.start(4), "iso": iso})
+        events.append({"text": m.group(6).rstrip(" |"), "start": lo + m.start(6), "iso": iso})
     for m in re.finditer(r"^\|\s*(\d{4}[/-][\d?/-]+)\s+HH:mm\s*\|\s*(.*?)\s*\|?\s*$", body, re.M):
         if "?" in m.group(1) or "/" in m.group(1):  # "2022-05-??": no day to score
             events.append({"text": m.group(2).rstrip(" |"), "start": lo + m.start(2), "iso": ""})
@@ -294,8 +296,9 @@ def _timeline(text: str, sections, default_day: date | None) -> list[dict]:
             continue
         dm = re.fullmatch(
             r"~?(?:(\d{4})-(\d{2})-(\d{2}),?\s+|([A-Z][a-z]{2}) (\d{1,2}) (\d{4}),?\s+|"
-            r"(\d{1,2})\. ([A-Z][a-z]+),\s+)?(\d{1,2}):(\d{2})\s*(am|pm)?"
-            r"(?:\s*[-–]\s*~?\d{1,2}:\d{2})?\s*(?:UTC|PST|CET|CEST)?(?:\s+-\s+(?P<desc>.+))?",
+            r"(\d{1,2})\. ([A-Z][a-z]+),\s+)?(?:ca\.\s*)?(\d{1,2}):(\d{2})\s*(am|pm)?"
+            r"(?:\s*[-–]\s*~?\d{1,2}:\d{2})?\s*(?:UTC|PST|CET|CEST)?(?:\s*\([^)]*\))?"
+            r"(?:\s+-\s+(?P<desc>.+))?",
             title.strip(),
         )
         if dm:
@@ -319,6 +322,15 @@ def _timeline(text: str, sections, default_day: date | None) -> list[dict]:
             if paras:
                 s, e = paras[0]
                 events.append({"text": text[s:e], "start": s, "iso": _iso(when, zone)})
+            continue
+        dm = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", title.strip())
+        if dm:  # "### 2018-01-15": the paragraph below happened that day
+            day = date(int(dm.group(1)), int(dm.group(2)), int(dm.group(3)))
+            previous = None
+            paras = _items(text, a, b)
+            if paras:
+                s, e = paras[0]
+                events.append({"text": text[s:e], "start": s, "iso": day.isoformat()})
             continue
         dm = re.match(r"([A-Z][a-z]+) (\d{1,2})(?:-\d{1,2})?, (\d{4})", title)
         if dm and dm.group(1)[:3].lower() in MONTHS:

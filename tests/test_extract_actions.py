@@ -1,0 +1,133 @@
+"""Tests for ingest.extract.actions: statuses, titles, owners, due dates, one per list item."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from ingest.extract import analyze, analyze_many
+from ingest.extract.actions import action_due, action_owner, action_status, action_title
+from ingest.read import read_document
+from ingest.records import Document
+from ingest.sections import split_sections
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("**Connection Limits** *(Complete)* -- We rolled out limits.", "done"),
+        ("**Failure handling** *(Planned)* -- We will deploy improvements.", "planned"),
+        ("We have deployed a fix to all regions.", "done"),
+        ("We've already moved our status page to Statuspage.io.", "done"),
+        ("We will add alerting on queue depth.", "planned"),
+        ("We are going to split the database.", "planned"),
+        ("We are in the process of formalizing SLOs.", "in_progress"),
+        ("We're working with our provider on new profiles.", "in_progress"),
+        ("This effort is underway.", "in_progress"),
+        ("We've started performing rolling upgrades.", "in_progress"),
+        ("Once we have completed the analysis, we will take steps to fix it.", "planned"),
+        ("- [x] Rotate credentials", "done"),
+        ("- [ ] Rotate credentials", "planned"),
+        ("Review the dashboards", "unknown"),
+    ],
+)
+def test_action_status(text, status):
+    assert action_status(text) == status
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("**Connection Limits** *(Complete)* -- During this incident", "Connection Limits"),
+        ("Alerting \u2013 While in many cases our system works", "Alerting"),
+        ("Cassandra Upgrade - We've started upgrades", "Cassandra Upgrade"),
+        ("Add alerting on queue depth", ""),
+    ],
+)
+def test_action_title(text, title):
+    assert action_title(text) == title
+
+
+def test_owner_and_due():
+    assert action_owner("Add alerting (owner: @jdoe)") == "@jdoe"
+    assert action_owner("Owner: Platform team") == "Platform team"
+    assert action_owner("Add alerting") == ""
+    assert action_due("Upgrade Kafka, due 2021-08-01") == "2021-08-01"
+    assert action_due("Migrate by Q3 2022") == "Q3 2022"
+    assert action_due("expect this work to be completed this week") == "this week"
+    assert action_due("Add alerting") == ""
+
+
+@pytest.fixture(scope="module")
+def seed_actions(corpus_dir, nlp):
+    items = []
+    for path in sorted(corpus_dir.iterdir()):
+        document = read_document(path)
+        items.append((document, split_sections(document)))
+    return {
+        doc.path.split("/")[-1][:3]: a.actions
+        for (doc, _), a in zip(items, analyze_many(items, nlp))
+    }
+
+
+@pytest.mark.models
+def test_seed_000_has_four_actions_done_done_done_planned(seed_actions):
+    actions = seed_actions["000"]
+    assert [a.status for a in actions] == ["done", "done", "done", "planned"]
+    assert actions[1].title == "Connection Limits"
+    assert all(a.text.startswith("**") for a in actions)
+
+
+@pytest.mark.models
+def test_seed_004_list_items_statuses(seed_actions):
+    by_title = {a.title: a.status for a in seed_actions["004"]}
+    assert by_title == {
+        "Alerting": "done",
+        "Mitigation Profiles": "in_progress",
+        "Cassandra Upgrade": "in_progress",
+        "Infrastructure Design": "in_progress",
+    }
+
+
+@pytest.mark.models
+def test_seed_002_actions_under_same_level_subheadings(seed_actions):
+    def status_of(words: str) -> str:
+        return next(a.status for a in seed_actions["002"] if words in a.text)
+
+    assert status_of("moved our status page") == "done"
+    assert status_of("in the process of re-architecting") == "in_progress"
+    assert status_of("we will be adding information") == "planned"
+
+
+def _analyze(nlp, text: str):
+    document = Document(
+        path="x.md", text=text, format="markdown", sha256=hashlib.sha256(text.encode()).hexdigest()
+    )
+    return analyze(document, split_sections(document), nlp)
+
+
+@pytest.mark.models
+def test_one_action_per_list_item_under_action_heading(nlp):
+    text = (
+        "# Action items\n\n"
+        "- Add alerting on replication lag. Owner: @dba-team\n"
+        "- Document the failover runbook (due 2024-03-01)\n"
+        "- Upgrade the cluster\n"
+    )
+    actions = _analyze(nlp, text).actions
+    assert len(actions) == 3
+    assert actions[0].owner == "@dba-team"
+    assert actions[1].due == "2024-03-01"
+    assert actions[1].kind == "preventive"
+
+
+@pytest.mark.models
+def test_narrative_fix_is_not_an_action_item(nlp):
+    text = (
+        "At 10:00 UTC we rolled back the deploy and the errors stopped.\n\n"
+        "We will add a canary stage to the deploy pipeline."
+    )
+    actions = _analyze(nlp, text).actions
+    assert [a.text for a in actions] == ["We will add a canary stage to the deploy pipeline."]
+    assert actions[0].status == "planned"

@@ -1,0 +1,117 @@
+"""Tests for ingest.extract.causes: cues, kinds, merging and rejected speculation."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from ingest.extract import analyze, analyze_many
+from ingest.extract.causes import cause_kind
+from ingest.read import read_document
+from ingest.records import Document
+from ingest.sections import split_sections
+
+
+@pytest.mark.parametrize(
+    ("text", "heading", "kind"),
+    [
+        ("The root cause was an expired certificate.", "", "root_cause"),
+        ("A spike in traffic triggered the failover.", "", "trigger"),
+        ("Retries further compounded the load problem.", "", "contributing"),
+        ("Additionally, the cache was cold.", "", "contributing"),
+        ("The disk was full.", "Contributing factors", "contributing"),
+        ("Errors rose due to a bad deploy.", "", "root_cause"),
+    ],
+)
+def test_cause_kind(text, heading, kind):
+    assert cause_kind(text, heading) == kind
+
+
+def _analyze(nlp, text: str, fmt: str = "text"):
+    document = Document(
+        path="x", text=text, format=fmt, sha256=hashlib.sha256(text.encode()).hexdigest()
+    )
+    return analyze(document, split_sections(document), nlp)
+
+
+@pytest.fixture(scope="module")
+def seed_causes(corpus_dir, nlp):
+    items = []
+    for path in sorted(corpus_dir.iterdir()):
+        document = read_document(path)
+        items.append((document, split_sections(document)))
+    return {
+        doc.path.split("/")[-1][:3]: a.causes
+        for (doc, _), a in zip(items, analyze_many(items, nlp))
+    }
+
+
+pytestmark = pytest.mark.models
+
+
+@pytest.mark.parametrize(
+    "cue_sentence",
+    [
+        "The API failed because the connection pool was exhausted.",
+        "Latency rose as a result of a slow DNS resolver.",
+        "A schema migration led to table locks on the primary.",
+        "The scheduler bug resulted in duplicate jobs.",
+        "The load balancer was responsible for the dropped connections.",
+        "The cause of the outage was a full disk.",
+    ],
+)
+def test_each_cue_finds_a_cause_without_headings(nlp, cue_sentence):
+    text = f"Thanks for reading this report.\n\n{cue_sentence}\n\nWe are sorry."
+    causes = _analyze(nlp, text).causes
+    assert [c.text for c in causes] == [cue_sentence]
+
+
+def test_cause_spanning_two_sentences_is_merged(nlp):
+    text = (
+        "Before the release, we deployed an unrelated change to the auth service. "
+        "This introduced additional latency to the login flow. "
+        "Combined with the extra load, the queue grew faster than it drained."
+    )
+    causes = _analyze(nlp, text).causes
+    assert len(causes) == 1
+    assert causes[0].text == text  # antecedent + "This ..." + "Combined with ..."
+
+
+def test_rejected_speculation_is_dropped(nlp):
+    text = (
+        "Our logs did not reveal any clear set of queries that caused the slowdown.\n\n"
+        "We ruled out the network as the cause of the errors.\n\n"
+        "The slowdown was caused by a missing index."
+    )
+    causes = _analyze(nlp, text).causes
+    assert [c.text for c in causes] == ["The slowdown was caused by a missing index."]
+
+
+def test_cause_heading_with_plain_sentence(nlp):
+    text = "# Root cause\n\nA cron job removed the search index at midnight.\n"
+    causes = _analyze(nlp, text, fmt="markdown").causes
+    assert len(causes) == 1 and causes[0].kind == "root_cause"
+    assert causes[0].text == "A cron job removed the search index at midnight."
+
+
+def test_seed_001_causes_include_latency_and_retries(seed_causes):
+    texts = " ".join(c.text for c in seed_causes["001"])
+    assert "This introduced additional latency to the authentication flow" in texts
+    assert "failed requests were being retried, which further compounded the load problem" in texts
+    assert all(c.categories == () for c in seed_causes["001"])
+
+
+def test_seed_000_causes_skip_the_rejected_query_theory(seed_causes):
+    texts = [c.text for c in seed_causes["000"]]
+    assert any("human error" in t for t in texts)
+    assert not any("did not reveal" in t for t in texts)
+
+
+def test_seed_004_cassandra_compaction_bug_is_a_cause(seed_causes):
+    assert any("compaction bug" in c.text for c in seed_causes["004"])
+
+
+def test_seed_003_trigger_is_the_maintenance(seed_causes):
+    triggers = [c for c in seed_causes["003"] if c.kind == "trigger"]
+    assert any("cloud maintenance triggered" in c.text for c in triggers)

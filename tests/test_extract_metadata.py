@@ -1,0 +1,99 @@
+"""Tests for ingest.extract.metadata: titles, organisation, dates and summary."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from ingest.extract import analyze, analyze_many
+from ingest.extract.metadata import find_dates, find_published
+from ingest.read import read_document
+from ingest.records import Document
+from ingest.sections import split_sections
+
+
+@pytest.mark.parametrize(
+    ("written", "parts"),
+    [
+        ("On January 12th at 14:09 UTC", (None, 1, 12)),
+        ("Friday, July 13, 2018", (2018, 7, 13)),
+        ("2021-08-26 08:22", (2021, 8, 26)),
+        ("the 3rd of March 2020", (2020, 3, 3)),
+        ("Post Mortem September 2014", (2014, 9, None)),
+    ],
+)
+def test_find_dates(written, parts):
+    found = find_dates(written)
+    assert len(found) == 1
+    assert (found[0].year, found[0].month, found[0].day) == parts
+
+
+def test_may_alone_is_not_a_date():
+    assert find_dates("We may restart the nodes.") == []
+
+
+def test_find_published():
+    assert find_published("This was originally posted on July 18, 2018.").iso() == "2018-07-18"
+    assert find_published("This was reported on October 2, 2014.").iso() == "2014-10-02"
+    assert find_published("Last updated on August 27, 2019") is None
+
+
+@pytest.fixture(scope="module")
+def seeds(corpus_dir, nlp):
+    items = []
+    for path in sorted(corpus_dir.iterdir()):
+        document = read_document(path)
+        items.append((document, split_sections(document)))
+    return {
+        doc.path.split("/")[-1][:3]: a for (doc, _), a in zip(items, analyze_many(items, nlp))
+    }
+
+
+@pytest.mark.models
+def test_seed_titles_skip_page_furniture(seeds):
+    for analysis in seeds.values():
+        assert analysis.title not in ("Product", "Incident Report for [mailgun](/)", "Postmortem")
+        assert "What's new" not in analysis.title
+    assert seeds["002"].title == "What happened yesterday and what we are doing about it"
+    assert seeds["003"].title == "Mailgun Post Mortem September 2014"
+    assert seeds["004"].title == "Mailgun Post Mortem May 2016"
+    assert seeds["001"].title.startswith("Mailgun: ")
+
+
+@pytest.mark.models
+def test_seed_organisation_is_mailgun(seeds):
+    assert {a.organization for a in seeds.values()} == {"Mailgun"}
+
+
+@pytest.mark.models
+def test_seed_dates(seeds):
+    assert (seeds["001"].date, seeds["001"].published) == ("2018-07-13", "2018-07-18")
+    assert seeds["004"].published == "2016-05-31" and seeds["004"].date.startswith("2016-05")
+    assert seeds["003"].published == "2014-10-02" and seeds["003"].date.startswith("2014-09")
+    assert seeds["000"].date == "" and "year" in seeds["000"].date_note
+    assert seeds["002"].date == "" and seeds["002"].date_note
+
+
+@pytest.mark.models
+def test_seed_summary_and_duration(seeds):
+    assert seeds["000"].summary[0].startswith("On January 12th at 14:09 UTC")  # Summary section
+    assert 2 <= len(seeds["001"].summary) <= 3
+    assert seeds["001"].duration_minutes is not None and seeds["001"].duration_minutes > 60
+
+
+@pytest.mark.models
+def test_title_and_year_inference_on_inline_text(nlp):
+    text = (
+        "# Search outage of 3 March\n\n"
+        "Published on March 10, 2021.\n\n"
+        "On March 3 at 09:12 UTC our Elasticsearch cluster went red because a node ran out "
+        "of disk.\n"
+    )
+    document = Document(
+        path="x.md", text=text, format="markdown", sha256=hashlib.sha256(text.encode()).hexdigest()
+    )
+    analysis = analyze(document, split_sections(document), nlp)
+    assert analysis.title == "Search outage of 3 March"
+    assert analysis.published == "2021-03-10"
+    assert analysis.date == "2021-03-03"
