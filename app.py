@@ -24,7 +24,7 @@ import streamlit as st
 from ingest.cli import write_causes
 from ingest.errors import PmkbError
 from ingest.highlight import ROLE_COLOURS, escape_inert, highlight_terms, render_spans
-from ingest.records import Hit, TimelineEvent
+from ingest.records import Hit, Incident, TimelineEvent
 from ingest.search import SearchEngine, SearchResult
 from ingest.store import KnowledgeBase, read_manifest
 
@@ -118,7 +118,7 @@ st.set_page_config(
     page_title="postmortem-kb",
     page_icon=":material/local_fire_department:",
     layout="wide",
-    initial_sidebar_state="expanded",
+    initial_sidebar_state="auto",
 )
 
 
@@ -181,6 +181,22 @@ def similar_incidents(index_dir: str, generation: str, incident_id: str) -> list
     return get_engine(index_dir, generation).similar(incident_id, k=5)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def load_incident(index_dir: str, generation: str, incident_id: str) -> Incident | None:
+    """One incident with its sentences (cached: reruns of its page do not reparse it)."""
+    return get_kb(index_dir, generation).incident(incident_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def source_html(index_dir: str, generation: str, incident_id: str) -> str:
+    """The incident's original text as inert HTML, extracted sentences marked by role."""
+    inc = load_incident(index_dir, generation, incident_id)
+    if inc is None:
+        return ""
+    spans = [(s.start, s.end, ROLE_COLOURS[s.role]) for s in inc.sentences if s.role in LEGEND]
+    return f"<div class='pmkb-source pmkb-text'>{render_spans(inc.text, spans)}</div>"
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def incident_table(index_dir: str, generation: str) -> pd.DataFrame:
     """One row per incident, with category names and a link to its page."""
@@ -190,6 +206,7 @@ def incident_table(index_dir: str, generation: str) -> pd.DataFrame:
         return df
     names = category_names(index_dir, generation)
     df["date"] = df["date"].fillna("")
+    df["duration_minutes"] = pd.to_numeric(df["duration_minutes"], errors="coerce")
     df["category_ids"] = df["categories"].fillna("").map(lambda s: [c for c in s.split(";") if c])
     df["category_names"] = df["category_ids"].map(lambda ids: [names.get(c, c) for c in ids])
     df["system_list"] = df["systems"].fillna("").map(lambda s: [x for x in s.split(";") if x])
@@ -228,6 +245,12 @@ def show_html(fragment: str) -> None:
 def esc(text: Any) -> str:
     """Untrusted text as inert HTML (no HTML, Markdown or Streamlit markup survives)."""
     return escape_inert(" ".join(str(text or "").split()))
+
+
+def md_plain(text: Any) -> str:
+    """Text for widgets that render Markdown (alerts, captions): every ASCII punctuation
+    character is backslash-escaped, so no link, image, directive or formula can form."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", " ".join(str(text or "").split()))
 
 
 def chip(text: str, kind: str = "") -> str:
@@ -269,6 +292,8 @@ def open_incident(incident_id: str) -> None:
     """Callback: go to an incident's page (and put its id in the URL)."""
     st.session_state["page"] = "Incident"
     st.session_state["incident_id"] = incident_id
+    st.session_state["current_incident"] = incident_id
+    st.session_state["url_incident"] = incident_id
     st.query_params["incident"] = incident_id
 
 
@@ -500,13 +525,23 @@ def timeline_chart(events: list[TimelineEvent], metrics: dict[str, Any]) -> alt.
         return None
     times = pd.concat([ev["time"], ev["end"]] + ([ph["time"], ph["end"]] if len(ph) else []))
     span_hours = (times.max() - times.min()).total_seconds() / 3600
+    margin = max(pd.Timedelta(minutes=2), (times.max() - times.min()) * 0.04)
+    scale = alt.Scale(
+        type="utc",
+        domain=[(times.min() - margin).value // 10**6, (times.max() + margin).value // 10**6],
+    )
     fmt = "%H:%M" if span_hours <= 30 else ("%b %d %H:%M" if span_hours <= 24 * 10 else "%Y-%m-%d")
     for df in (ev, ph):
         for col in ("time", "end"):
             if col in df:
                 df[col] = df[col].map(lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ"))
     lanes = [lane for lane in LANES if lane in set(ev["lane"]) or (lane == "durations" and len(ph))]
-    x = alt.X("time:T", title="time (UTC)", scale=alt.Scale(type="utc"), axis=alt.Axis(format=fmt))
+    x = alt.X(
+        "time:T",
+        title="time (UTC)",
+        scale=scale,
+        axis=alt.Axis(format=fmt, labelOverlap=True),
+    )
     y = alt.Y("lane:N", title=None, sort=lanes, scale=alt.Scale(domain=lanes))
     base = alt.Chart(ev)
     layers = [
@@ -541,9 +576,17 @@ def timeline_chart(events: list[TimelineEvent], metrics: dict[str, Any]) -> alt.
             ),
             phase_base.transform_calculate(mid="(toDate(datum.time) + toDate(datum.end)) / 2")
             .mark_text(fontSize=12, fontWeight="bold", color="#111827")
-            .encode(x=alt.X("mid:T", scale=alt.Scale(type="utc")), y=y, text="label:N"),
+            .encode(x=alt.X("mid:T", scale=scale), y=y, text="label:N"),
         ]
     return alt.layer(*layers).properties(height=44 * len(lanes) + 50)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def timeline_spec(index_dir: str, generation: str, incident_id: str) -> dict[str, Any] | None:
+    """The timeline chart as a Vega-Lite spec, built and validated once per incident."""
+    inc = load_incident(index_dir, generation, incident_id)
+    chart = timeline_chart(list(inc.timeline), inc.metrics or {}) if inc else None
+    return chart.to_dict() if chart is not None else None
 
 
 def cause_html(cause: Any) -> str:
@@ -574,15 +617,20 @@ def action_html(action: Any) -> str:
 
 
 def choose_incident(table: pd.DataFrame) -> str:
-    """The incident to show: from the URL, the session, or the newest one."""
+    """The incident to show: a new id in the URL, else the last one shown, else the newest."""
     ids = list(table["incident_id"])
+    state = st.session_state
     wanted = st.query_params.get("incident")
-    if wanted in ids and st.session_state.get("incident_id") != wanted:
-        st.session_state["incident_id"] = wanted
-    elif wanted and wanted not in ids:
-        st.warning(f"There is no incident “{wanted}” in this index; showing another one.")
-    if st.session_state.get("incident_id") not in ids:
-        st.session_state["incident_id"] = ids[0]
+    if wanted and wanted != state.get("url_incident"):  # a link was opened
+        state["url_incident"] = wanted
+        if wanted in ids:
+            state["incident_id"] = wanted
+        else:
+            st.warning(f"There is no incident “{md_plain(wanted)}” in this index; showing another.")
+    if state.get("incident_id") not in ids:  # the widget's state is dropped on other pages
+        state["incident_id"] = (
+            state.get("current_incident") if state.get("current_incident") in ids else ids[0]
+        )
     titles = dict(zip(table["incident_id"], table["title"], strict=True))
     incident_id = st.selectbox(
         "Incident",
@@ -591,6 +639,7 @@ def choose_incident(table: pd.DataFrame) -> str:
         format_func=lambda i: f"{' '.join(str(titles[i]).split())[:90]} [{i}]",
         label_visibility="collapsed",
     )
+    state["current_incident"] = state["url_incident"] = incident_id
     st.query_params["incident"] = incident_id
     return incident_id
 
@@ -601,7 +650,7 @@ def page_incident(kb: KnowledgeBase) -> None:
         st.info("The index is empty: add postmortems first.")
         return
     incident_id = choose_incident(table)
-    inc = kb.incident(incident_id)
+    inc = load_incident(INDEX_DIR, kb.generation, incident_id)
     if inc is None:
         st.error("Incident not found.")
         return
@@ -656,11 +705,11 @@ def page_incident(kb: KnowledgeBase) -> None:
             similar = similar_incidents(INDEX_DIR, kb.generation, incident_id)
         except PmkbError as exc:
             similar = []
-            st.caption(str(exc))
+            st.caption(md_plain(exc))
         if not similar:
             st.caption("Nothing similar in this index yet.")
         for hit in similar:
-            c1, c2 = st.columns([4, 1], vertical_alignment="center")
+            c1, c2 = st.columns([5, 2], vertical_alignment="center")
             c1.markdown(
                 f"<div>{escape_title(hit.title)}</div>"
                 f"<div class='pmkb-meta'>{meta_line(hit.organization, hit.date)} · "
@@ -683,9 +732,9 @@ def page_incident(kb: KnowledgeBase) -> None:
 
     st.subheader("Timeline")
     if inc.timeline:
-        chart = timeline_chart(list(inc.timeline), m)
-        if chart is not None:
-            st.altair_chart(chart, width="stretch")
+        spec = timeline_spec(INDEX_DIR, kb.generation, incident_id)
+        if spec is not None:
+            st.vega_lite_chart(spec=spec, width="stretch")
         else:
             st.caption("Too few dated events to draw; the table lists them as written.")
         st.dataframe(
@@ -738,7 +787,7 @@ def page_browse(kb: KnowledgeBase) -> None:
         st.info("The index is empty: add postmortems first.")
         return
     names = category_names(INDEX_DIR, kb.generation)
-    c1, c2, c3, c4 = st.columns([3, 2, 2, 1.4], vertical_alignment="bottom")
+    c1, c2, c3, c4 = st.columns([3, 2, 2, 1.6], vertical_alignment="bottom")
     text = c1.text_input(
         "Filter", key="browse_filter", placeholder="words in the title, organisation or systems"
     )
@@ -752,7 +801,9 @@ def page_browse(kb: KnowledgeBase) -> None:
     org = c3.selectbox(
         "Organisation", [""] + orgs, key="browse_org", format_func=lambda s: s or "any"
     )
-    open_only = c4.toggle("Open actions only", key="browse_open_only")
+    open_only = c4.toggle(
+        "Open actions", key="browse_open_only", help="Only incidents with open action items"
+    )
     view = table
     if text:
         needle = text.lower()
@@ -785,13 +836,17 @@ def page_browse(kb: KnowledgeBase) -> None:
         selection_mode="single-row",
         key="browse_table",
         column_config={
-            "date": st.column_config.TextColumn("date", width="small"),
-            "title": st.column_config.TextColumn("title", width="medium"),
-            "organization": st.column_config.TextColumn("organisation"),
-            "category_names": st.column_config.ListColumn("categories", width="medium"),
-            "duration_minutes": st.column_config.NumberColumn("duration", format="%d min"),
-            "n_open_actions": st.column_config.NumberColumn("open actions", width="small"),
-            "link": st.column_config.LinkColumn("page", display_text="open ↗", width="small"),
+            "date": st.column_config.TextColumn("date", width=88),
+            "title": st.column_config.TextColumn("title", width=250),
+            "organization": st.column_config.TextColumn("organisation", width=95),
+            "category_names": st.column_config.ListColumn("categories", width=160),
+            "duration_minutes": st.column_config.NumberColumn(
+                "duration", format="%d min", width=75
+            ),
+            "n_open_actions": st.column_config.NumberColumn(
+                "open", width=55, help="open action items"
+            ),
+            "link": st.column_config.LinkColumn("page", display_text="open ↗", width=60),
         },
     )
     st.caption(
@@ -801,8 +856,10 @@ def page_browse(kb: KnowledgeBase) -> None:
     selected = getattr(getattr(event, "selection", None), "rows", []) if event else []
     if selected and selected[0] < len(view):
         chosen = view.iloc[selected[0]]
+        show_html(f"<div class='pmkb-hit-title'>{escape_title(chosen['title'])}</div>")
         st.button(
-            f"Open “{' '.join(str(chosen['title']).split())[:80]}”",
+            "Open the selected incident",
+            icon=":material/arrow_forward:",
             key="browse_open",
             type="primary",
             on_click=open_incident,
@@ -865,7 +922,11 @@ def page_taxonomy(kb: KnowledgeBase) -> None:
             .encode(
                 x=alt.X("year:O", title=None, axis=alt.Axis(labelAngle=0)),
                 y=alt.Y("incidents:Q", title="incidents", axis=alt.Axis(tickMinStep=1)),
-                color=alt.Color("category:N", legend=alt.Legend(orient="bottom", columns=3)),
+                color=alt.Color(
+                    "category:N",
+                    title=None,
+                    legend=alt.Legend(orient="bottom", columns=3, labelLimit=240),
+                ),
                 tooltip=["year", "category", "incidents"],
             )
             .properties(height=300),
@@ -879,12 +940,7 @@ def page_taxonomy(kb: KnowledgeBase) -> None:
         r.category_id: f"{r.category} ({r.incidents})" for r in counts.itertuples(index=False)
     }
     choice = st.selectbox(
-        "Category",
-        list(counts["category_id"]),
-        key="tax_category",
-        format_func=lambda c: (
-            f"{labels[c]} ({int(counts.set_index('category_id').at[c, 'incidents'])})"
-        ),
+        "Category", list(counts["category_id"]), key="tax_category", format_func=labels.get
     )
     rows = causes[causes["category_id"] == choice]
     for incident_id, group in rows.groupby("incident_id", sort=False):
@@ -958,25 +1014,31 @@ def page_add(kb: KnowledgeBase | None) -> None:
     st.header("Add postmortems")
     st.caption(
         f"Markdown, plain text or saved HTML pages, up to {UPLOAD_LIMIT_MB} MB each. Files are "
-        f"kept in `{esc(UPLOAD_DIR)}`; uploading a file with the same name again replaces it."
+        f"kept in `{UPLOAD_DIR}`; uploading a file with the same name again replaces it."
     )
     last = st.session_state.pop("last_ingest", None)
     if last:
         st.success(last["message"])
         for line in last["warnings"]:
-            st.warning(line)
+            st.warning(md_plain(line))
         for incident_id, title in last["added"]:
-            st.button(
-                f"Open “{' '.join(title.split())[:80]}”",
+            name, button = st.columns([5, 1], vertical_alignment="center")
+            name.markdown(
+                f"<div class='pmkb-hit-title'>{escape_title(title)}</div>", unsafe_allow_html=True
+            )
+            button.button(
+                "Open",
                 key=f"up-{incident_id}",
                 on_click=open_incident,
                 args=(incident_id,),
+                icon=":material/arrow_forward:",
+                width="stretch",
             )
     files = st.file_uploader(
         "Postmortem files",
         type=list(UPLOAD_TYPES),
         accept_multiple_files=True,
-        key="uploads",
+        key=f"uploads_{st.session_state.get('upload_round', 0)}",
     )
     if not files:
         return
@@ -984,7 +1046,7 @@ def page_add(kb: KnowledgeBase | None) -> None:
         return
     saved, refused = save_uploads(list(files))
     for line in refused:
-        st.error(line)
+        st.error(md_plain(line))
     if not saved:
         return
     from ingest.embed import MODEL_NAME
@@ -1000,11 +1062,12 @@ def page_add(kb: KnowledgeBase | None) -> None:
         with st.spinner("Extracting causes, timeline and actions, and embedding sentences…"):
             report = ingest_paths(saved, INDEX_DIR, embedder=embedder, on_progress=progress)
     except PmkbError as exc:
-        st.error(str(exc))
+        st.error(md_plain(exc))
         return
     bar.progress(1.0, text="Done")
     added = [o for o in report.outcomes if o.incident_id and o.status in ("added", "updated")]
     new_kb = current_kb()
+    st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1  # clear
     st.session_state["last_ingest"] = {
         "message": (
             f"Ingested {report.ingested} file(s) in {report.seconds:.1f} s; the index now holds "
@@ -1047,7 +1110,7 @@ def main() -> None:
         if page == "Add postmortems":
             page_add(None)
             return
-        st.error(str(exc))
+        st.error(md_plain(exc))
         st.info("Build the index with `pmkb ingest corpus/` or add files on “Add postmortems”.")
         return
     with st.sidebar:

@@ -190,6 +190,17 @@ def build_or_reuse_index(
     return index_dir, info | {"reused": False}
 
 
+def reuse_given_index(index_dir: Path, n_files: int) -> dict[str, Any]:
+    """Build info for an index given on the command line (from its sidecar file if any)."""
+    info_path = index_dir.parent / f"{index_dir.name}.json"
+    if info_path.is_file():
+        info = json.loads(info_path.read_text())
+    else:
+        info = {"key": "?", "files": n_files, "incidents": "?", "not_ingested": [], "model": "?"}
+    print(f"warning: scoring the given index {index_dir}; it may predate the current code")
+    return info | {"reused": True}
+
+
 # -- running and scoring --------------------------------------------------------------------------
 @contextlib.contextmanager
 def module_overrides(module: Any, overrides: Sequence[tuple[str, float]]) -> Iterator[list[str]]:
@@ -335,6 +346,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rebuild", action="store_true", help="ignore the cached index")
     parser.add_argument("--queries", type=Path, default=QUERIES_PATH)
     parser.add_argument("--json", type=Path, help="write dev per-query results here")
+    parser.add_argument(
+        "--index",
+        type=Path,
+        help="score this existing index instead of the cached one for the current code "
+        "(for iterating on read-side ranking; it may predate the current extraction code)",
+    )
     args = parser.parse_args(argv)
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -349,7 +366,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     embedder = load_embedder()
     t0 = time.perf_counter()
-    index_dir, info = build_or_reuse_index(files, embedder, rebuild=args.rebuild)
+    if args.index:
+        index_dir, info = args.index, reuse_given_index(args.index, len(files))
+    else:
+        index_dir, info = build_or_reuse_index(files, embedder, rebuild=args.rebuild)
     print(
         f"index {index_dir.name} ({'reused' if info['reused'] else 'built'}): "
         f"{info['files']} files, {info['incidents']} incidents, model {info['model']}"

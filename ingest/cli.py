@@ -146,7 +146,7 @@ def ingest(
             click.echo(f"skipped {len(report.skipped)} file(s):", err=True)
             for o in report.skipped:
                 click.echo(f"  skipped: {o.source}: {o.detail}", err=True)
-        if report.accepted == 0:
+        if report.exit_code() != 0:
             click.echo("error: nothing was ingested", err=True)
     sys.exit(report.exit_code(strict=strict))
 
@@ -427,6 +427,45 @@ def taxonomy(as_json: bool, index_dir: str) -> None:
             f"{row['category'] + ' (' + row['category_id'] + ')':<32} "
             f"{row['incidents']:>9} {row['causes']:>7}"
         )
+
+
+@cli.command()
+@click.option(
+    "--threshold",
+    default=0.6,
+    show_default=True,
+    type=click.FloatRange(0.0, 1.0),
+    help="Cosine similarity that joins two causes.",
+)
+@click.option("--min-incidents", default=2, show_default=True, type=click.IntRange(2))
+@click.option("--json", "as_json", is_flag=True)
+@index_option
+@friendly_errors
+def patterns(threshold: float, min_incidents: int, as_json: bool, index_dir: str) -> None:
+    """Recurring causes: similar cause sentences shared by several incidents.
+
+    Finds patterns the taxonomy does not name, e.g. "these 6 incidents share this cause".
+
+    \b
+    Example:
+      pmkb patterns --min-incidents 3
+    """
+    from .patterns import cause_items, pattern_rows, recurring_patterns
+    from .store import KnowledgeBase
+
+    kb = KnowledgeBase.open(index_dir)
+    clusters = recurring_patterns(kb, threshold=threshold, min_incidents=min_incidents)
+    rows = pattern_rows(kb, cause_items(kb), clusters)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("no cause is shared by enough incidents; try a lower --threshold")
+    for row in rows:
+        click.echo(click.style(f"{row['incidents']} incidents share: {row['label']}", bold=True))
+        for member in row["members"]:
+            line = " ".join(member["cause"].split())
+            click.echo(textwrap.shorten(f"  - {member['title']}: {line}", width=110))
 
 
 @cli.command()

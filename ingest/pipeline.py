@@ -411,7 +411,11 @@ def _route(
     orphans: list[str] = []
     stored = known.get(doc.path)
     if stored is not None and stored.sha256 == doc.sha256 and writer.has_source(doc.path):
-        outcomes.append(FileOutcome(doc.path, "unchanged", "", stored.incident_id))
+        if stored.duplicate_of:
+            detail = f"same text as {stored.duplicate_of}"
+            outcomes.append(FileOutcome(doc.path, "duplicate", detail, stored.incident_id))
+        else:
+            outcomes.append(FileOutcome(doc.path, "unchanged", "", stored.incident_id))
         return orphans
     if stored is not None and writer.has_source(doc.path):
         # The file changed: its old version goes, whatever the new text turns out to be.

@@ -12,6 +12,7 @@ and converts saved HTML pages to Markdown-like text with the standard library's
 from __future__ import annotations
 
 import codecs
+import collections
 import errno
 import hashlib
 import os
@@ -429,12 +430,16 @@ _BOILERPLATE_ATTR = re.compile(
     r"advert\w*|ads?|popup|modal|skip-link)(?:$|[-_\s])",
     re.IGNORECASE,
 )
+_LAYOUT_PREFIXES = ("has-", "with-", "no-", "is-", "hljs-", "language-", "lang-", "token")
 # ARIA landmarks equivalent to <nav>, <header>, <footer>, <aside>, <form>, <dialog>.
 _BOILERPLATE_ROLES = frozenset(
     {"navigation", "banner", "contentinfo", "complementary", "search", "dialog", "form"}
 )
 _SPACES = re.compile(r"[ \t\n\r\f\v]+")
-_MARKDOWN_LINE_START = re.compile(r"^(?:#{1,6}(?:\s|$)|[>+*=<]|-|\d{1,9}[.)](?:\s|$)|\|)")
+_MARKDOWN_LINE_START = re.compile(
+    r"^(?:#{1,6}(?:\s|$)|>|[-+*](?:\s|$)|[-*_=](?:\s*[-*_=]){2,}\s*$|=+\s*$"
+    r"|<[A-Za-z/!?]|\d{1,9}[.)](?:\s|$)|\||```|~~~)"
+)
 
 
 def _escape_line_start(line: str) -> str:
@@ -456,6 +461,7 @@ class _HtmlTextExtractor(HTMLParser):
         self.parts: list[tuple[str, str]] = []  # (kind, text); kind "li" parts join tightly
         self.buffer: list[str] = []
         self.stack: list[tuple[str, bool]] = []  # (tag, opened a skipped region)
+        self.open_counts: collections.Counter[str] = collections.Counter()  # tags in the stack
         self.skip_depth = 0
         self.title_parts: list[str] = []
         self.in_title = False
@@ -471,6 +477,7 @@ class _HtmlTextExtractor(HTMLParser):
         self.row: tuple[bool, list[str]] | None = None
         self.cell: list[str] | None = None
         self.table_depth = 0
+        self.bold_marks: list[int] = []  # buffer positions of open <strong>/<b> marks
 
     # -- helpers -----------------------------------------------------------
     def _should_skip(self, tag: str, attrs: list[tuple[str, str | None]]) -> bool:
@@ -488,13 +495,21 @@ class _HtmlTextExtractor(HTMLParser):
         if attributes.get("role", "").lower() in _BOILERPLATE_ROLES:
             return True
         for name in ("class", "id"):
-            if _BOILERPLATE_ATTR.search(attributes.get(name, "")):
-                return True
+            for token in attributes.get(name, "").split():
+                # "has-sidebar"/"with-comments" describe a layout wrapper, not the widget.
+                if not token.lower().startswith(_LAYOUT_PREFIXES) and _BOILERPLATE_ATTR.search(
+                    token
+                ):
+                    return True
         return False
 
     def _flush(self) -> None:
+        for mark in self.bold_marks:  # a <strong> still open: drop its mark
+            if mark < len(self.buffer) and self.buffer[mark] == "**":
+                self.buffer[mark] = ""
         raw = "".join(self.buffer)
         self.buffer = []
+        self.bold_marks = []
         lines = [_SPACES.sub(" ", line).strip() for line in raw.split("\n")]
         lines = [line for line in lines if line]
         if not lines:
@@ -530,6 +545,7 @@ class _HtmlTextExtractor(HTMLParser):
             return
         skipped = self.skip_depth > 0 or self._should_skip(tag, attrs)
         self.stack.append((tag, skipped))
+        self.open_counts[tag] += 1
         if skipped:
             self.skip_depth += 1
             return
@@ -551,10 +567,11 @@ class _HtmlTextExtractor(HTMLParser):
 
     def _close_open(self, tag: str) -> None:
         """Close ``tag`` and every element opened inside it (implied end tags)."""
-        if not any(open_tag == tag for open_tag, _ in self.stack):
+        if not self.open_counts[tag]:
             return  # a stray end tag
         while self.stack:
             open_tag, skipped = self.stack.pop()
+            self.open_counts[open_tag] -= 1
             if skipped:
                 self.skip_depth -= 1
             else:
@@ -597,6 +614,11 @@ class _HtmlTextExtractor(HTMLParser):
             return
         if self.table_depth and tag not in ("table", "tr", "td", "th"):
             return  # everything inside a table cell is inline text
+        if tag in ("strong", "b"):
+            if not self.heading_level:
+                self.bold_marks.append(len(self.buffer))
+                self.buffer.append("**")
+            return
         if tag in _HEADING_TAGS:
             self._flush()
             self.heading_level = _HEADING_TAGS[tag]
@@ -646,6 +668,9 @@ class _HtmlTextExtractor(HTMLParser):
     def _close(self, tag: str) -> None:
         if tag in ("article", "main"):
             self.article_depth = max(0, self.article_depth - 1)
+        if tag in ("strong", "b"):
+            self._close_bold()
+            return
         if self.pre_depth:
             if tag == "pre":
                 self.pre_depth -= 1
@@ -682,6 +707,22 @@ class _HtmlTextExtractor(HTMLParser):
                 self._emit_table()
         elif tag in _BLOCK_TAGS and not self.item_open:
             self._flush()
+
+    def _close_bold(self) -> None:
+        """Turn the text since the matching ``<strong>`` into ``**text**`` (or drop the mark)."""
+        if not self.bold_marks:
+            return
+        mark = self.bold_marks.pop()
+        if mark >= len(self.buffer) or self.buffer[mark] != "**":
+            return  # the paragraph was flushed in between
+        inner = "".join(self.buffer[mark + 1 :])
+        core = _SPACES.sub(" ", inner).strip()
+        if not core or "*" in core:
+            self.buffer[mark] = ""
+            return
+        lead = " " if inner[:1].isspace() else ""
+        trail = " " if inner[-1:].isspace() else ""
+        self.buffer[mark:] = [f"{lead}**{core}**{trail}"]
 
     def _emit_pre(self) -> None:
         code = "".join(self.pre_buffer).strip("\n")

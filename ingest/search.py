@@ -22,6 +22,7 @@ import numpy as np
 from . import vectors
 from .embed import Embedder, embedder_for
 from .errors import IncidentNotFound
+from .highlight import match_spans
 from .query import QueryReading, fts_expression, read_query
 from .records import Evidence, Hit
 from .store import KnowledgeBase, check_embedder
@@ -35,6 +36,8 @@ CATEGORY_BOOST = 0.5  # an incident in a category the query names
 SYSTEM_BOOST = 0.3  # an incident involving a system the query names
 AGG_WEIGHTS = (1.0, 0.35, 0.15)  # best, second, third sentence of an incident
 CANDIDATES = 300
+DOC_WEIGHT = 0.0  # weight of the incident-level dense signal (query vs. incident centroid)
+TITLE_WEIGHT = 0.0  # weight of the share of query terms found in the incident's title
 MIN_COSINE = 0.15  # dense candidates below this are noise, not evidence
 
 
@@ -118,6 +121,12 @@ def vocabulary() -> Vocabulary:
     return Vocabulary(names, patterns, systems)
 
 
+def match_spans_terms(text: str, terms: Sequence[str]) -> set[str]:
+    """The query terms (crudely stemmed) that occur in ``text``."""
+    found = {text[a:b].lower() for a, b in match_spans(text, terms)}
+    return {t for t in terms if any(w.startswith(t[:4]) for w in found)}
+
+
 def fuse_rrf(lists: Sequence[Sequence[tuple[int, float]]], k: int = RRF_K) -> dict[int, float]:
     """Reciprocal rank fusion of ranked (id, score) lists."""
     fused: dict[int, float] = defaultdict(float)
@@ -154,6 +163,7 @@ class SearchEngine:
     def __init__(self, kb: KnowledgeBase, embedder: Embedder | None = None) -> None:
         self.kb = kb
         self._embedder = embedder
+        self._centroids: tuple[list[str], np.ndarray] | None = None
         if embedder is not None:
             check_embedder(kb.manifest, kb.index_dir, embedder.name, embedder.dim)
 
@@ -169,10 +179,39 @@ class SearchEngine:
             self._embedder = emb
         return self._embedder
 
+    def centroids(self) -> tuple[list[str], np.ndarray]:
+        """Incident ids and their unit-length mean sentence vectors (computed once)."""
+        if self._centroids is None:
+            rows = self.kb.conn.execute(
+                "SELECT incident_id, vec_row FROM sentences ORDER BY incident_id, vec_row"
+            ).fetchall()
+            ids = [r[0] for r in rows]
+            matrix = self.kb.vectors()
+            if not rows:
+                self._centroids = ([], np.zeros((0, self.kb.dim), dtype=np.float32))
+                return self._centroids
+            vec_rows = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+            starts = [0] + [i for i in range(1, len(ids)) if ids[i] != ids[i - 1]]
+            sums = np.add.reduceat(np.asarray(matrix[vec_rows], dtype=np.float32), starts, axis=0)
+            norms = np.linalg.norm(sums, axis=1, keepdims=True)
+            norms[norms == 0] = 1.0
+            self._centroids = ([ids[i] for i in starts], (sums / norms).astype(np.float32))
+        return self._centroids
+
+    def _doc_scores(self, qv: np.ndarray) -> dict[str, float]:
+        """Incident-level dense scores in [0, 1]: query vs. centroid, min-max over the top."""
+        ids, matrix = self.centroids()
+        if not ids:
+            return {}
+        sims = matrix @ qv[0]
+        top = np.argsort(-sims)[:CANDIDATES]
+        hi, lo = float(sims[top[0]]), float(sims[top[-1]])
+        span = (hi - lo) or 1.0
+        return {ids[i]: (float(sims[i]) - lo) / span for i in top}
+
     # -- candidate lists ---------------------------------------------------------------------
-    def _dense(self, text: str, n: int) -> list[tuple[int, float]]:
-        """(vec_row, cosine) of the n nearest sentences."""
-        qv = self.embedder.encode([text])
+    def _dense(self, qv: np.ndarray, n: int) -> list[tuple[int, float]]:
+        """(vec_row, cosine) of the n sentences nearest to the query vector ``qv`` (1, dim)."""
         scores, ids = vectors.search(self.kb.ann, qv, n)
         return [
             (int(i), float(s))
@@ -254,11 +293,12 @@ class SearchEngine:
             if mode in ("hybrid", "lexical", "rrf") and reading.terms
             else []
         )
-        dense = (
-            self._dense(reading.dense_text, n)
+        qv = (
+            self.embedder.encode([reading.dense_text])
             if mode in ("hybrid", "dense", "rrf") and reading.dense_text
-            else []
+            else None
         )
+        dense = self._dense(qv, n) if qv is not None else []
         if mode == "rrf":
             fused = fuse_rrf([lexical, dense])
         else:
@@ -267,7 +307,10 @@ class SearchEngine:
                 lexical,
                 alpha=DENSE_WEIGHT if mode == "hybrid" else (1.0 if mode == "dense" else 0.0),
             )
-        hits = self._aggregate(fused, reading, role, allowed, k)
+        doc_scores = (
+            self._doc_scores(qv) if DOC_WEIGHT > 0 and qv is not None and mode != "lexical" else {}
+        )
+        hits = self._aggregate(fused, reading, role, allowed, k, doc_scores)
         return SearchResult(
             query=query,
             reading=reading,
@@ -285,6 +328,7 @@ class SearchEngine:
         role: str | None,
         allowed: set[str] | None,
         k: int,
+        doc_scores: dict[str, float] | None = None,
     ) -> list[Hit]:
         rows = self.kb.sentences_by_vec_rows(list(fused))
         per_incident: dict[str, list[tuple[float, dict[str, Any]]]] = defaultdict(list)
@@ -307,6 +351,13 @@ class SearchEngine:
             scored.sort(key=lambda x: -x[0])
             total = sum(w * s for w, (s, _) in zip(AGG_WEIGHTS, scored, strict=False))
             info = meta.get(incident_id, {})
+            if doc_scores:
+                total += DOC_WEIGHT * doc_scores.get(incident_id, 0.0)
+            if TITLE_WEIGHT and reading.terms:
+                title = info.get("title", "")
+                total += (
+                    TITLE_WEIGHT * len(match_spans_terms(title, reading.terms)) / len(reading.terms)
+                )
             cats = set(filter(None, (info.get("categories") or "").split(";")))
             if reading.categories and cats.intersection(reading.categories):
                 total *= 1.0 + CATEGORY_BOOST

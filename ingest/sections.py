@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -449,6 +450,8 @@ def _split_markdown(doc: Document) -> list[_Draft]:
     lines = _Lines(text)
     drafts: list[_Draft] = [_Draft(title="", level=0, start=0)]
     body_start = _front_matter_end(lines)
+    if body_start >= len(lines):
+        return drafts  # nothing but front matter
     for first, stop in _markdown_chunks(lines, body_start):
         end = lines.starts[stop] if stop < len(lines) else len(text)
         tokens = _block_parser().parse(text[lines.starts[first] : end])
@@ -663,23 +666,85 @@ def _is_title_case(words: list[str]) -> bool:
     return all(not word[0].isalpha() or word[0].isupper() for word in significant)
 
 
-def _heading_candidate(line: str, isolated: bool) -> bool:
-    """Is a stripped line title-like: short, no sentence ending, Title Case or a known phrase?"""
-    if not line or len(line) > 80 or _TERMINAL.search(line) or _BULLET.match(line):
+# "14:10", "16:59 PST", "Sep 29 2017 08:59", "2017-10-17 07:42 (UTC+2)": a timeline entry label.
+_TIME_LABEL = re.compile(
+    r"(?:(?:[A-Z][a-z]{2,8}\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4}|\d{4}-\d{2}-\d{2}"
+    r"|\d{1,2} [A-Z][a-z]{2,8},? \d{4})[ ,T]+)?\d{1,2}:\d{2}(?::\d{2})?"
+    r"(?: ?[AaPp]\.?[Mm]\.?)?(?: ?\(?[A-Z]{2,5}(?:[+-]\d{1,2}(?::?\d{2})?)?\)?)?"
+)
+# "Severity: Critical", "Status: Resolved": metadata fields, not headings.
+_METADATA_KEYS = frozenset(
+    "severity status date dates time duration owner owners author authors category priority "
+    "type tags team teams service services affected level reported resolved started ended "
+    "updated detected region regions component components version versions".split()
+)
+# Sentence-case lines starting or ending like this are sentences that lost their period.
+_SENTENCE_STARTS = frozenset(
+    "this these that those we our it its there they i all in he she you your here when if as "
+    "so then after before during".split()
+)
+_DANGLING_ENDS = frozenset(
+    "a an the to of by for with from in on at as and or but that which where when is are was "
+    "were be been show shows seen following".split()
+)
+
+
+def _heading_candidate(line: str, isolated: bool, first: bool = False) -> bool:
+    """Is a stripped line title-like: short, no sentence ending, Title Case or a known phrase?
+
+    ``isolated`` lines stand alone between blank lines; the ``first`` content line of a
+    document may be a longer title.
+    """
+    if not line or len(line) > (120 if first else 80) or _TERMINAL.search(line):
         return False
-    if _WHITESPACE.sub(" ", line.rstrip(":?").strip().lower()) in KNOWN_HEADINGS:
+    if _BULLET.match(line):
+        return False
+    if _is_known_heading(line):
         return True
+    if isolated and _TIME_LABEL.fullmatch(line):
+        return True
+    if not (line[0].isalnum() or line[0] in "\"'“‘("):
+        return False  # footnotes "[^1]:", markup, symbols
     words = _WORD.findall(line)
-    if not 1 <= len(words) <= 8 or not any(char.isalpha() for char in line):
-        return False
+    letters = sum(char.isalpha() for char in line)
+    if not words or letters < 0.5 * len(line.replace(" ", "")):
+        return False  # times, figures, version strings
     first_letter = next(char for char in line if char.isalpha())
     if not first_letter.isupper() or "http" in line.lower():
         return False
-    if sum(char.isalpha() for char in line) < 0.5 * len(line.replace(" ", "")):
-        return False  # times, figures, version strings
-    if _is_title_case(words):
+    key, colon, value = line.partition(":")
+    if colon and value.strip():
+        if key.strip().lower() in _METADATA_KEYS or not any(c.isalpha() for c in value):
+            return False
+    if first and isolated and len(words) <= 20:
         return True
-    return isolated and len(words) <= 6 and "," not in line
+    if len(words) > 8:
+        return False
+    if _is_title_case(words) and any(len(word) >= 3 for word in words):
+        return True
+    return (
+        isolated
+        and len(words) <= 6
+        and (len(words) > 1 or len(words[0]) >= 4)
+        and "," not in line
+        and words[0].lower() not in _SENTENCE_STARTS
+        and words[-1].lower() not in _DANGLING_ENDS
+    )
+
+
+_RULE_LINE = re.compile(r"[=\-~*_#+]{3,}$")
+
+
+def _is_known_heading(line: str) -> bool:
+    return _WHITESPACE.sub(" ", line.rstrip(":?").strip().lower()) in KNOWN_HEADINGS
+
+
+def _underlined(i: int, kinds: list[str], stripped: list[str]) -> bool:
+    """A short text line directly above a ``=====`` or ``-----`` line is a heading."""
+    if kinds[i] != "text" or i + 1 >= len(kinds) or kinds[i + 1] != "rule":
+        return False
+    line = stripped[i]
+    return len(line) <= 100 and not line.endswith((".", ",", ";")) and stripped[i + 1][0] in "=-~"
 
 
 def _mid_sentence(i: int, kinds: list[str], stripped: list[str]) -> bool:
@@ -687,7 +752,7 @@ def _mid_sentence(i: int, kinds: list[str], stripped: list[str]) -> bool:
     if i == 0 or kinds[i - 1] != "text":
         return False
     previous = stripped[i - 1]
-    is_known = _WHITESPACE.sub(" ", stripped[i].rstrip(":?").lower()) in KNOWN_HEADINGS
+    is_known = _is_known_heading(stripped[i])
     ends_sentence = previous.endswith((".", "!", "?", ":", ";", ")", '"', "”"))
     return not is_known and not ends_sentence and not _heading_candidate(previous, False)
 
@@ -702,6 +767,8 @@ def _split_plain(doc: Document) -> list[_Draft]:
     for line in stripped:
         if not line:
             kinds.append("blank")
+        elif _RULE_LINE.match(line):
+            kinds.append("rule")  # "=====" / "-----": underlines a heading or separates
         elif is_boilerplate(line):
             kinds.append("debris")
         elif _BULLET.match(line):
@@ -717,10 +784,13 @@ def _split_plain(doc: Document) -> list[_Draft]:
                 groups.append([])
             groups[-1].append(i)
             group_of[i] = len(groups) - 1
+    first_content = next((i for i in range(count) if kinds[i] in ("bullet", "text")), -1)
     candidate = [
         kinds[i] == "text"
-        and _heading_candidate(stripped[i], len(groups[group_of[i]]) == 1)
+        and _heading_candidate(stripped[i], len(groups[group_of[i]]) == 1, i == first_content)
         and not _mid_sentence(i, kinds, stripped)
+        or _underlined(i, kinds, stripped)
+        or (kinds[i] == "bullet" and _is_known_heading(_BULLET.sub("", stripped[i], count=1)))
         for i in range(count)
     ]
     # A heading must be followed by body text (possibly after more headings).
@@ -737,7 +807,6 @@ def _split_plain(doc: Document) -> list[_Draft]:
     drafts: list[_Draft] = [_Draft(title="", level=0, start=0)]
     current: list[int] = []  # first line, last line of the open block
     current_kind: BlockKind = "paragraph"
-    first_content = next((i for i in range(count) if kinds[i] in ("bullet", "text")), -1)
 
     def close_block() -> None:
         if current:
@@ -750,20 +819,23 @@ def _split_plain(doc: Document) -> list[_Draft]:
 
     for i in range(count):
         kind = kinds[i]
-        if kind == "blank":
+        if kind in ("blank", "rule"):
             close_block()
         elif kind == "debris":
             close_block()
             drafts[-1].add("paragraph", lines.content_start(i), lines.content_end(i), stripped[i])
         elif is_heading[i]:
             close_block()
+            pattern = _BULLET if kind == "bullet" else None  # "2. Root Cause"
+            heading_start = lines.content_start(i, pattern)
+            heading_end = lines.content_end(i)
             drafts.append(
                 _Draft(
-                    title=stripped[i].rstrip(":").strip(),
+                    title=text[heading_start:heading_end].rstrip(":").strip(),
                     level=1 if i == first_content else 2,
                     start=lines.starts[i],
-                    heading_start=lines.content_start(i),
-                    heading_end=lines.content_end(i),
+                    heading_start=heading_start,
+                    heading_end=heading_end,
                 )
             )
         elif kind == "bullet":
@@ -813,18 +885,22 @@ def _continues(
 # --- entry point -------------------------------------------------------------------------
 
 
-def split_sections(doc: Document) -> tuple[Section, ...]:
+def split_sections(
+    doc: Document, *, parse_as: Literal["auto", "markdown", "text"] = "auto"
+) -> tuple[Section, ...]:
     """Split a document into sections (one per heading, plus a preamble) with body blocks.
 
     Markdown and HTML-extracted text are parsed with markdown-it-py; plain text that looks
     like Markdown (see :func:`looks_like_markdown`) is too, other plain text uses blank
-    lines, bullets and a heading heuristic. Boilerplate blocks are dropped. Pure: the same
-    document always gives the same sections.
+    lines, bullets and a heading heuristic. ``parse_as`` forces one of the two parsers.
+    Boilerplate blocks are dropped. Pure: the same document always gives the same sections.
     """
     if not doc.text.strip():
         return ()
-    if doc.format in ("markdown", "html") or looks_like_markdown(doc.text):
-        drafts = _split_markdown(doc)
-    else:
-        drafts = _split_plain(doc)
+    as_markdown = (
+        parse_as == "markdown"
+        if parse_as != "auto"
+        else doc.format in ("markdown", "html") or looks_like_markdown(doc.text)
+    )
+    drafts = _split_markdown(doc) if as_markdown else _split_plain(doc)
     return _finish(drafts, doc.text)

@@ -51,6 +51,7 @@ VECTORS_FILE = "vectors.npy"
 FAISS_FILE = "vectors.faiss"
 LOCK_FILE = "LOCK"
 VECTOR_BLOCK_ROWS = 65_536  # rows copied at a time when a generation's matrix is written
+NEW_VECTORS_FILE = "new-vectors.f32"  # raw float32 rows added by a writer, until commit
 GEN_PREFIX = "gen-"
 CRASH_ENV = "PMKB_CRASH_AT"
 # Where a test may kill a writer (in the order an ingest passes them):
@@ -281,6 +282,19 @@ def _generation_number(name: str) -> int:
         return 0
 
 
+def _live_generation_name(index_dir: Path) -> str:
+    """The generation ``manifest.json`` names, read leniently ("" if none can be read).
+
+    Even a rebuild must not delete it before its own commit: until then readers use it.
+    """
+    try:
+        data = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+        name = str(data.get("generation", "")) if isinstance(data, dict) else ""
+    except (OSError, ValueError):
+        return ""
+    return name if name.startswith(GEN_PREFIX) and "/" not in name else ""
+
+
 @dataclass(frozen=True)
 class StoredSource:
     source: str
@@ -315,8 +329,9 @@ class IndexWriter:
         self.hnsw_threshold = hnsw_threshold
         self._lock = IndexLock(self.index_dir)
         self._old_manifest: dict[str, Any] | None = None
+        self._live = ""  # the generation readers use now (kept even by a rebuild)
         self._old_vectors: np.ndarray | None = None
-        self._new_vectors: list[np.ndarray] = []
+        self._new_vectors_file: Any = None  # new vectors spill to gen-N.tmp/NEW_VECTORS_FILE
         self._n_new = 0
         self._removed = False
         self.conn: sqlite3.Connection | None = None
@@ -335,6 +350,9 @@ class IndexWriter:
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         try:
+            if self._new_vectors_file is not None:
+                self._new_vectors_file.close()
+                self._new_vectors_file = None
             if self.conn is not None:
                 self.conn.close()
                 self.conn = None
@@ -346,6 +364,7 @@ class IndexWriter:
     def _open(self) -> None:
         self.index_dir.mkdir(parents=True, exist_ok=True)
         old_gen: Path | None = None
+        self._live = _live_generation_name(self.index_dir)
         if (self.index_dir / MANIFEST).exists() and not self.rebuild:
             self._old_manifest = read_manifest(self.index_dir)
             check_embedder(self._old_manifest, self.index_dir, self.embedder_name, self.dim)
@@ -374,7 +393,7 @@ class IndexWriter:
 
     def _remove_stale_generations(self, *, keep_previous: bool, previous: str = "") -> None:
         """Delete leftovers of crashed writers and generations no reader should still use."""
-        live = self._old_manifest["generation"] if self._old_manifest else ""
+        live = self._live
         for path in self._generations():
             if path.name in (live, previous if keep_previous else ""):
                 continue
@@ -430,8 +449,12 @@ class IndexWriter:
             return self.remove_incident(row["incident_id"])
         return []
 
-    def remove_incident(self, incident_id: str) -> list[str]:
-        """Delete an incident and every name it has; return its duplicate names."""
+    def remove_incident(self, incident_id: str, *, keep_duplicates: bool = False) -> list[str]:
+        """Delete an incident and every name it has; return its duplicate names.
+
+        With ``keep_duplicates`` the duplicate names stay (the incident is being replaced
+        under the same id) and nothing is returned.
+        """
         assert self.conn is not None
         c = self.conn
         orphans = [
@@ -455,7 +478,13 @@ class IndexWriter:
             "incidents",
         ):
             c.execute(f"DELETE FROM {table} WHERE incident_id = ?", (incident_id,))
-        c.execute("DELETE FROM sources WHERE incident_id = ?", (incident_id,))
+        if keep_duplicates:
+            c.execute(
+                "DELETE FROM sources WHERE incident_id = ? AND duplicate_of = ''", (incident_id,)
+            )
+            orphans = []
+        else:
+            c.execute("DELETE FROM sources WHERE incident_id = ?", (incident_id,))
         self._removed = self._removed or bool(ids)
         return orphans
 
@@ -472,8 +501,13 @@ class IndexWriter:
         assert self.conn is not None
         if len(sentence_vectors) != len(incident.sentences):
             raise ValueError("one vector per sentence is required")
+        sentence_vectors = np.asarray(sentence_vectors, dtype=np.float32)
+        if sentence_vectors.size == 0:
+            sentence_vectors = sentence_vectors.reshape(0, self.dim)
+        if sentence_vectors.shape != (len(incident.sentences), self.dim):
+            raise ValueError(f"vectors of shape {sentence_vectors.shape}, expected (n, {self.dim})")
         c = self.conn
-        self.remove_incident(incident.incident_id)
+        self.remove_incident(incident.incident_id, keep_duplicates=True)
         record = incident.to_dict()
         record.pop("text")
         record.pop("sentences")
@@ -532,7 +566,7 @@ class IndexWriter:
                 "INSERT INTO sentences_fts (rowid, text, heading) VALUES (?, ?, ?)",
                 (cur.lastrowid, sent.text, heading),
             )
-        self._new_vectors.append(np.asarray(sentence_vectors, dtype=np.float32))
+        self._append_new_vectors(sentence_vectors)
         self._n_new += len(incident.sentences)
         for i, cause in enumerate(incident.causes):
             c.execute(
@@ -566,6 +600,31 @@ class IndexWriter:
             [(incident.incident_id, s.name, s.kind, s.mentions) for s in incident.systems],
         )
 
+    def _append_new_vectors(self, matrix: np.ndarray) -> None:
+        """Spill new vectors to disk as they come, so a big ingest does not hold them all."""
+        assert self.gen_dir is not None
+        matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        if matrix.ndim != 2 or matrix.shape[1] != self.dim:
+            raise ValueError(f"vectors of shape {matrix.shape}, expected (n, {self.dim})")
+        if self._new_vectors_file is None:
+            self._new_vectors_file = open(self.gen_dir / NEW_VECTORS_FILE, "ab")
+        self._new_vectors_file.write(matrix.tobytes())
+
+    def _new_vectors(self) -> np.ndarray:
+        """The spilled new vectors as a read-only memmap (n_new, dim)."""
+        assert self.gen_dir is not None
+        if self._new_vectors_file is not None:
+            self._new_vectors_file.close()
+            self._new_vectors_file = None
+        if self._n_new == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.memmap(
+            self.gen_dir / NEW_VECTORS_FILE,
+            dtype=np.float32,
+            mode="r",
+            shape=(self._n_new, self.dim),
+        )
+
     # -- commit -----------------------------------------------------------------------------
     def _final_vectors(self, path: Path) -> tuple[np.ndarray, bool]:
         """Write the vector matrix, in sentence-id order, straight to ``path`` (a memmap).
@@ -575,16 +634,12 @@ class IndexWriter:
         memmap and True if the new matrix only appends to the old one.
         """
         assert self.conn is not None
-        rows = np.array(
-            self.conn.execute("SELECT id, vec_row FROM sentences ORDER BY id").fetchall(),
-            dtype=np.int64,
-        ).reshape(-1, 2)
-        sids, vec_rows = rows[:, 0], rows[:, 1]
-        new = (
-            np.concatenate(self._new_vectors)
-            if self._new_vectors
-            else np.zeros((0, self.dim), dtype=np.float32)
+        rows = np.fromiter(
+            (tuple(r) for r in self.conn.execute("SELECT id, vec_row FROM sentences ORDER BY id")),
+            dtype=np.dtype([("id", np.int64), ("vec_row", np.int64)]),
         )
+        sids, vec_rows = rows["id"], rows["vec_row"]
+        new = self._new_vectors()
         old = self._old_vectors
         out = vectors.create_vectors_file(path, (len(rows), self.dim))
         for lo in range(0, len(rows), VECTOR_BLOCK_ROWS):
@@ -648,6 +703,7 @@ class IndexWriter:
         ann_kind, ann_total = vectors.index_kind(ann), int(ann.ntotal)
         del matrix, ann
         self._old_vectors = None
+        (self.gen_dir / NEW_VECTORS_FILE).unlink(missing_ok=True)
 
         final_name = self.gen_dir.name.removesuffix(".tmp")
         manifest = {
@@ -675,11 +731,12 @@ class IndexWriter:
         _fsync_path(self.index_dir)
         self.gen_dir = final_dir
         crash_point("after-rename")
-        previous = self._old_manifest["generation"] if self._old_manifest else ""
+        previous = self._live
         write_json_atomic(self.index_dir / MANIFEST, manifest)  # the commit point
         self.committed = True
         crash_point("after-manifest")
         self._old_manifest = manifest
+        self._live = final_name
         self._remove_stale_generations(keep_previous=True, previous=previous)
         return manifest
 

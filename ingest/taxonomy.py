@@ -16,15 +16,20 @@ How a sentence is scored against a category (``CauseClassifier``):
    sentence and any prototype, and ``margin`` is ``sim`` minus the best ``sim`` of any *other*
    category on the same axis (positive only for the nearest category).
 3. **Calibration.** A logistic (Platt-style) mapping turns the features into a confidence in
-   [0, 1]: ``sigmoid(bias + w_cue*cue + w_sim*sim + w_margin*margin)``. Its four coefficients
-   are stored under ``calibration`` in the YAML and are fitted by
-   ``benchmarks/taxonomy_eval.py --fit`` on the DEV split of the labelled public corpora only
-   (document-level labels; a document's score for a category is its best sentence's score, so
-   the fit is a multiple-instance logistic regression that picks each document's best sentence
-   under the current coefficients and refits, a few rounds). The held-out split is never used
-   for fitting. Without an embedder a cue-only mapping (``cue_only``) is used. The coefficients
-   were fitted with the embedder named in ``calibration.embedder``; another embedder gives
-   similarities on a different scale, so its confidences are not calibrated.
+   [0, 1]: ``sigmoid(bias + w_cue*cue + w_sim*sim + w_margin*margin + offset[category])``. The
+   four shared coefficients and the per-category offsets (fitted, shrunk towards 0, only for
+   categories with enough DEV examples) are stored under ``calibration`` in the YAML, fitted by
+   ``benchmarks/taxonomy_eval.py --fit`` on DEV documents only: the DEV split of the public
+   corpora's own labels (icco tags, dfds categories, mapped to ours) and of our document labels
+   for the structured reports. Labels are per document, and a document's score for a category
+   is its best cause sentence's score, so the fit is a multiple-instance logistic regression:
+   pick each document's best sentence under the current coefficients, refit, a few rounds. The
+   threshold is the one that maximises DEV macro-F1 (searched from 0.2 up). The held-out splits
+   are never used for fitting. Without an embedder a cue-only mapping (``cue_only``) is used.
+   The coefficients were fitted with the embedder named in ``calibration.embedder``; another
+   embedder gives similarities on a different scale, so its confidences are not calibrated.
+   Because the labels are per document, a sentence's confidence reads as "how likely a report
+   whose strongest sentence looks like this one has this category", not a per-sentence truth.
 
 Labels at or above ``calibration.threshold`` are kept (multi-label); when none is, the
 classifier answers ``(CategoryScore("unknown", "Unknown", 1 - best),)`` instead of a forced guess.
@@ -99,10 +104,15 @@ class LogisticCoefficients:
     w_sim: float = 0.0
     w_margin: float = 0.0
 
-    def confidence(self, cue: np.ndarray, sim: np.ndarray, margin: np.ndarray) -> np.ndarray:
-        """Apply the mapping elementwise to feature arrays of one shape."""
-        z = self.bias + self.w_cue * cue + self.w_sim * sim + self.w_margin * margin
-        return 1.0 / (1.0 + np.exp(-z))
+    def logit(self, cue: np.ndarray, sim: np.ndarray, margin: np.ndarray) -> np.ndarray:
+        """The linear score, elementwise over feature arrays of one shape."""
+        return self.bias + self.w_cue * cue + self.w_sim * sim + self.w_margin * margin
+
+    def confidence(
+        self, cue: np.ndarray, sim: np.ndarray, margin: np.ndarray, offset: Any = 0.0
+    ) -> np.ndarray:
+        """``sigmoid(logit + offset)``; ``offset`` broadcasts (e.g. one value per category)."""
+        return 1.0 / (1.0 + np.exp(-(self.logit(cue, sim, margin) + offset)))
 
 
 @dataclass(frozen=True)
@@ -113,6 +123,11 @@ class Calibration:
     threshold: float = 0.5
     with_embedder: LogisticCoefficients = LogisticCoefficients(-4.0, 6.0, 4.0, 4.0)
     cue_only: LogisticCoefficients = LogisticCoefficients(-1.5, 5.0)
+    offsets: tuple[tuple[str, float], ...] = ()  # per-category logit offsets (with embedder)
+
+    def offset(self, category_id: str) -> float:
+        """The fitted logit offset of one category (0 when it has none)."""
+        return dict(self.offsets).get(category_id, 0.0)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Calibration:
@@ -129,6 +144,7 @@ class Calibration:
             cue_only=LogisticCoefficients(**data.get("cue_only", {}))
             if data.get("cue_only")
             else default.cue_only,
+            offsets=tuple((str(k), float(v)) for k, v in (data.get("offsets") or {}).items()),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -285,7 +301,11 @@ class CauseClassifier:
 
     def confidences(self, features: CategoryFeatures) -> np.ndarray:
         """Calibrated confidence of every (text, category) pair, shape ``(n, k)``."""
-        return self.coefficients.confidence(features.cue, features.sim, features.margin)
+        offsets = 0.0
+        if self.embedder is not None:
+            calibration = self.taxonomy.calibration
+            offsets = np.array([calibration.offset(c.id) for c in features.categories])
+        return self.coefficients.confidence(features.cue, features.sim, features.margin, offsets)
 
     def classify(
         self,
@@ -371,7 +391,8 @@ _STOPWORDS = frozenset(
     we our us you your i he she his her not no nor so too very can could would should will
     may might must also all any each some more most other such only own same both few
     out up down off again further once here where why how because due which one two new
-    caused cause causes causing result resulted resulting led lead leading issue issues""".split()
+    caused cause causes causing result resulted resulting led lead leading issue issues
+    experienced incident incidents outage outages identified root factors combination""".split()
 )
 _WORD = re.compile(r"[a-z][a-z0-9_\-]+")
 
@@ -394,6 +415,45 @@ def salient_words(texts: Sequence[str], background: Sequence[str], *, top: int =
     return [w for _, w in scored[:top]]
 
 
+_CAUSE_FRAME = re.compile(
+    r"^(?:(?:on|in|at|during|by)\s+[^,]{0,60}\d[^,]{0,30},\s*)?"  # "On October 9, 2020, ..."
+    r"(?:the\s+)?(?:(?:root|underlying|primary|main|ultimate|initial|immediate|core)\s+)?"
+    r"(?:cause|causes|trigger|problem|issue|culprit)\s+(?:of\s+(?:the|this)\s+\w+\s+)?"
+    r"(?:was|were|is|has\s+been)\s+(?:\w+\s+)?(?:identified|traced|determined|found|"
+    r"attributed|believed|thought)?\s*(?:as|to\s+be|to|that)?\s*",
+    re.IGNORECASE,
+)
+_DATE_OR_TIME = re.compile(
+    r"\b(?:\d{4}-\d{2}-\d{2}(?:[ T]+\d{1,2}:\d{2}(?::\d{2})?)?|\d{1,2}:\d{2}(?::\d{2})?"
+    r"(?:\s*(?:am|pm|utc|pst|pdt|cet|cest|gmt|[a-z]{2,4}/[a-z_]+))?|"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?"
+    r"(?:,?\s+\d{4})?)\b\s*\|?",
+    re.IGNORECASE,
+)
+_DANGLING_PREPOSITION = re.compile(
+    r"\b(?:starting|beginning|ending)?\s*\b(?:on|at|from|to|until|since|by)\s*(?=[,.;|])\s*[,;|]?",
+    re.IGNORECASE,
+)
+MIN_CONTENT_WORDS = 3
+
+
+def cause_core(text: str) -> str:
+    """A cause sentence without its frame ("The root cause was identified as"), dates and times.
+
+    Embedding the core rather than the sentence keeps clusters about *what* failed instead of
+    about how the sentence was phrased or when it happened.
+    """
+    core = _DATE_OR_TIME.sub(" ", text)
+    core = _DANGLING_PREPOSITION.sub("", core)
+    core = _CAUSE_FRAME.sub("", core.strip(" ,|-*:\t\n"))
+    return " ".join(core.split()) or text
+
+
+def embed_causes(items: Sequence[tuple[str, str]], embedder: Embedder) -> np.ndarray:
+    """Vectors for ``cluster_causes``: the embedded ``cause_core`` of every cause text."""
+    return np.asarray(embedder.encode([cause_core(text) for _, text in items]), dtype=np.float32)
+
+
 def cluster_causes(
     items: Sequence[tuple[str, str]],
     vectors: np.ndarray,
@@ -404,36 +464,44 @@ def cluster_causes(
     """Group similar causes across incidents.
 
     ``items`` are ``(incident_id, cause_text)`` pairs and ``vectors`` their L2-normalised
-    embeddings (one row per item). Average-linkage agglomerative clustering merges groups while
-    their mean cosine similarity is at least ``threshold``. Only clusters spanning at least
-    ``min_incidents`` distinct incidents are returned, largest (by incidents) first. Memory grows
-    with the square of ``len(items)`` (about 200 MB for 7,000 causes).
+    embeddings (one row per item; ``embed_causes`` makes them from the causes' cores, which
+    clusters better than the raw sentences). Causes whose core has fewer than
+    ``MIN_CONTENT_WORDS`` content words ("Things that could have gone better.") are left out.
+    Average-linkage agglomerative clustering merges groups while their mean cosine similarity is
+    at least ``threshold``. Only clusters spanning at least ``min_incidents`` distinct incidents
+    are returned, largest (by incidents) first; ``members`` index into ``items``. Memory grows
+    with the square of the number of causes (about 200 MB for 7,000).
     """
     if len(items) != len(vectors):
         raise ValueError(f"{len(items)} items but {len(vectors)} vectors")
-    if len(items) < 2:
+    keep = [
+        i for i, (_, text) in enumerate(items) if len(_words(cause_core(text))) >= MIN_CONTENT_WORDS
+    ]
+    if len(keep) < 2:
         return []
     from scipy.cluster.hierarchy import fcluster, linkage
 
-    matrix = np.asarray(vectors, dtype=np.float64)
+    matrix = np.asarray(vectors, dtype=np.float64)[keep]
     matrix = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
     distances = np.clip(1.0 - matrix @ matrix.T, 0.0, 2.0)
-    condensed = distances[np.triu_indices(len(items), k=1)]
+    condensed = distances[np.triu_indices(len(keep), k=1)]
     tree = linkage(condensed, method="average")
     assignment = fcluster(tree, t=1.0 - threshold, criterion="distance")
 
-    all_texts = [text for _, text in items]
+    all_cores = [cause_core(items[i][1]) for i in keep]
     clusters = []
     for cluster_id in np.unique(assignment):
-        members = tuple(int(i) for i in np.flatnonzero(assignment == cluster_id))
+        rows = [int(r) for r in np.flatnonzero(assignment == cluster_id)]
+        members = tuple(keep[r] for r in rows)
         incidents = tuple(dict.fromkeys(items[i][0] for i in members))
         if len(incidents) < min_incidents:
             continue
         texts = tuple(items[i][1] for i in members)
-        block = matrix[list(members)] @ matrix[list(members)].T
-        pairs = len(members) * (len(members) - 1)
+        block = matrix[rows] @ matrix[rows].T
+        pairs = len(rows) * (len(rows) - 1)
         cohesion = float((block.sum() - np.trace(block)) / pairs) if pairs else 1.0
-        label = " ".join(salient_words(texts, all_texts)) or texts[0][:60]
+        cores = [all_cores[r] for r in rows]
+        label = " ".join(salient_words(cores, all_cores)) or texts[0][:60]
         clusters.append(CauseCluster(label, incidents, texts, members, round(cohesion, 4)))
     clusters.sort(key=lambda c: (-len(c.incident_ids), -len(c.members), c.label))
     return clusters
@@ -451,7 +519,9 @@ __all__ = [
     "LogisticCoefficients",
     "Taxonomy",
     "TaxonomyError",
+    "cause_core",
     "cluster_causes",
+    "embed_causes",
     "rollup",
     "salient_words",
 ]

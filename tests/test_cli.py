@@ -91,3 +91,26 @@ def test_unknown_incident_is_a_message(run):
     result = CliRunner().invoke(cli, ["show", "no-such-id"])
     assert result.exit_code == 2
     assert "no incident with id" in result.output
+
+
+def test_patterns_groups_similar_causes_across_incidents(tmp_path, nlp):
+    from ingest.embed import HashingEmbedder
+    from ingest.pipeline import ingest_paths
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, cause in (
+        ("a", "The outage was caused by an expired TLS certificate on the load balancer."),
+        ("b", "The outage was caused by an expired TLS certificate on the API gateway."),
+        ("c", "A full disk on the database host stopped all writes."),
+    ):
+        (docs / f"{name}.md").write_text(f"# Incident {name}\n\n## Root cause\n\n{cause}\n")
+    index = tmp_path / "ix"
+    ingest_paths([str(docs)], index, embedder=HashingEmbedder(64), nlp=nlp)
+    result = CliRunner().invoke(
+        cli, ["patterns", "--json", "--threshold", "0.5", "--index", str(index)]
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert rows and rows[0]["incidents"] == 2
+    assert {m["incident_id"][:1] for m in rows[0]["members"]} == {"a", "b"}

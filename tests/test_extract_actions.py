@@ -29,7 +29,8 @@ from ingest.sections import split_sections
         ("Once we have completed the analysis, we will take steps to fix it.", "planned"),
         ("- [x] Rotate credentials", "done"),
         ("- [ ] Rotate credentials", "planned"),
-        ("Review the dashboards", "unknown"),
+        ("Review the dashboards", "planned"),  # a to-do written as an imperative
+        ("Dashboard review", "unknown"),
     ],
 )
 def test_action_status(text, status):
@@ -67,7 +68,7 @@ def seed_actions(corpus_dir, nlp):
         items.append((document, split_sections(document)))
     return {
         doc.path.split("/")[-1][:3]: a.actions
-        for (doc, _), a in zip(items, analyze_many(items, nlp))
+        for (doc, _), a in zip(items, analyze_many(items, nlp), strict=True)
     }
 
 
@@ -131,3 +132,34 @@ def test_narrative_fix_is_not_an_action_item(nlp):
     actions = _analyze(nlp, text).actions
     assert [a.text for a in actions] == ["We will add a canary stage to the deploy pipeline."]
     assert actions[0].status == "planned"
+
+
+@pytest.mark.parametrize(
+    ("text", "heading", "status"),
+    [
+        ("**Retry limits**: Implemented retry limits in Envoy", "", "done"),
+        ("Add retry limits in Envoy", "Immediate actions (completed)", "done"),
+        ("Add retry limits in Envoy", "Long-term follow-ups", "planned"),
+        ("Add alarms for Fluentd in case no log data is being sent", "", "planned"),
+        ("**Add limits** (in progress)", "Immediate actions (completed)", "in_progress"),
+    ],
+)
+def test_status_from_heading_and_past_tense(text, heading, status):
+    assert action_status(text, heading) == status
+
+
+@pytest.mark.models
+def test_imperative_list_without_heading_is_actions(nlp):
+    text = (
+        "The disk filled up and the database stopped.\n\n"
+        "- Add alerting on disk usage\n"
+        "- Document the cleanup procedure\n"
+        "- Look into log rotation for the audit table\n"
+    )
+    actions = _analyze(nlp, text).actions
+    assert [a.text for a in actions] == [
+        "Add alerting on disk usage",
+        "Document the cleanup procedure",
+        "Look into log rotation for the audit table",
+    ]
+    assert {a.status for a in actions} == {"planned"}

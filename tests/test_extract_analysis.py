@@ -27,7 +27,9 @@ def seeds(corpus_dir, nlp) -> dict[str, tuple[Document, Analysis]]:
         document = read_document(path)
         items.append((document, split_sections(document)))
     analyses = list(analyze_many(items, nlp))
-    return {doc.path.split("/")[-1][:3]: (doc, a) for (doc, _), a in zip(items, analyses)}
+    return {
+        doc.path.split("/")[-1][:3]: (doc, a) for (doc, _), a in zip(items, analyses, strict=True)
+    }
 
 
 def _all_items(analysis: Analysis):
@@ -135,3 +137,20 @@ def test_very_long_block_is_cut_but_offsets_hold(nlp, monkeypatch):
     assert len(analysis.sentences) >= 35
     for s in analysis.sentences:
         assert text[s.start : s.end] == s.text
+
+
+def test_the_document_title_does_not_give_roles(nlp):
+    text = "# 2017-09-29, 504 errors\n\n- Fix the reflector\n- Add health checks\n"
+    document = make_document(text)
+    analysis = analyze(document, split_sections(document), nlp)
+    assert [s.role for s in analysis.sentences] == ["action", "action"]
+
+
+def test_same_level_subheadings_after_an_action_heading(nlp):
+    text = (
+        "What we are doing about it\n\nWe are sorry.\n\nBetter alerts\n\n"
+        "We will add alerts on queue size.\n"
+    )
+    document = make_document(text, fmt="text")
+    analysis = analyze(document, split_sections(document), nlp)
+    assert [a.text for a in analysis.actions] == ["We will add alerts on queue size."]

@@ -43,7 +43,7 @@ def seed_causes(corpus_dir, nlp):
         items.append((document, split_sections(document)))
     return {
         doc.path.split("/")[-1][:3]: a.causes
-        for (doc, _), a in zip(items, analyze_many(items, nlp))
+        for (doc, _), a in zip(items, analyze_many(items, nlp), strict=True)
     }
 
 
@@ -115,3 +115,38 @@ def test_seed_004_cassandra_compaction_bug_is_a_cause(seed_causes):
 def test_seed_003_trigger_is_the_maintenance(seed_causes):
     triggers = [c for c in seed_causes["003"] if c.kind == "trigger"]
     assert any("cloud maintenance triggered" in c.text for c in triggers)
+
+
+def test_contributing_factor_list_without_heading(nlp):
+    text = (
+        "The cluster lost its nodes for 30 minutes.\n\n"
+        "- No version lock on the Flux component\n"
+        "- Insufficient monitoring of the KIAM server\n"
+        "- Maintenance window moved close to lunch break\n"
+    )
+    causes = _analyze(nlp, text, fmt="markdown").causes
+    texts = [c.text for c in causes]
+    assert "No version lock on the Flux component" in texts
+    assert "Insufficient monitoring of the KIAM server" in texts
+    # The third item has no cue of its own; it shares the role of the list it is in.
+    assert "Maintenance window moved close to lunch break" in texts
+
+
+def test_timeline_rows_are_events_not_causes(nlp):
+    text = (
+        "| Time | Event |\n| --- | --- |\n"
+        "| 2019-12-04 00:35 | Marked VMs unhealthy, triggering new instances |\n"
+        "| 2019-12-04 01:05 | Daemonsets not running due to IP starvation |\n"
+    )
+    assert _analyze(nlp, text, fmt="markdown").causes == ()
+
+
+def test_a_cause_section_is_preferred_over_passing_mentions(nlp):
+    text = (
+        "# Outage\n\n## Summary\n\nA bad deploy caused errors for an hour.\n\n"
+        "## Root cause\n\nThe deploy removed an index, because a migration was misordered.\n"
+    )
+    causes = _analyze(nlp, text, fmt="markdown").causes
+    assert [c.text for c in causes] == [
+        "The deploy removed an index, because a migration was misordered."
+    ]

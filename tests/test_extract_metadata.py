@@ -46,7 +46,8 @@ def seeds(corpus_dir, nlp):
         document = read_document(path)
         items.append((document, split_sections(document)))
     return {
-        doc.path.split("/")[-1][:3]: a for (doc, _), a in zip(items, analyze_many(items, nlp))
+        doc.path.split("/")[-1][:3]: a
+        for (doc, _), a in zip(items, analyze_many(items, nlp), strict=True)
     }
 
 
@@ -97,3 +98,30 @@ def test_title_and_year_inference_on_inline_text(nlp):
     assert analysis.title == "Search outage of 3 March"
     assert analysis.published == "2021-03-10"
     assert analysis.date == "2021-03-03"
+
+
+def _inline(nlp, text: str, fmt: str = "markdown"):
+    document = Document(
+        path="x.md", text=text, format=fmt, sha256=hashlib.sha256(text.encode()).hexdigest()
+    )
+    return analyze(document, split_sections(document), nlp)
+
+
+@pytest.mark.models
+def test_organisation_signals(nlp):
+    report_for = "Incident Report for [acme](/)\n\nOur API failed because the disk was full.\n"
+    assert _inline(nlp, report_for).organization == "Acme"
+    domain = (
+        "Launches on example-binder.org failed. We restarted example-binder.org pods "
+        "and example-binder.org recovered."
+    )
+    assert _inline(nlp, domain, fmt="text").organization == "example-binder.org"
+
+
+@pytest.mark.models
+def test_technical_acronyms_are_not_organisations(nlp):
+    text = (
+        "The KIAM server certificate expired. KIAM could not assume roles. "
+        "We restarted KIAM and the IP allocation recovered. KIAM is now monitored."
+    )
+    assert _inline(nlp, text, fmt="text").organization == ""

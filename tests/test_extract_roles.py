@@ -30,7 +30,6 @@ from ingest.sections import split_sections
         ("Remediation", "action"),
         ("Going forward", "action"),
         ("What we are doing about it?", "action"),
-        ("Lessons learned", "action"),
         ("Customer impact", "impact"),
         ("Impact", "impact"),
     ],
@@ -42,8 +41,13 @@ def test_headings_give_roles(heading, role):
 
 
 def test_unrelated_heading_gives_no_role():
-    assert heading_scores("Acknowledgements") == {}
+    assert heading_scores("Our infrastructure") == {}
     assert heading_scores("") == {}
+
+
+@pytest.mark.parametrize("heading", ["Lessons learned", "Stats", "Acknowledgements"])
+def test_headings_of_sections_without_roles(heading):
+    assert heading_scores(heading) == {"other": 3.0}
 
 
 @pytest.mark.parametrize(

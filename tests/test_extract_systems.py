@@ -22,7 +22,7 @@ def seed_systems(corpus_dir, nlp):
         items.append((document, split_sections(document)))
     return {
         doc.path.split("/")[-1][:3]: {s.name: s for s in a.systems}
-        for (doc, _), a in zip(items, analyze_many(items, nlp))
+        for (doc, _), a in zip(items, analyze_many(items, nlp), strict=True)
     }
 
 

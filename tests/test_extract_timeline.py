@@ -391,3 +391,32 @@ def test_extract_timeline_never_raises_and_offsets_stay_inside(text: str) -> Non
         assert text[event.time_start : event.time_end] == event.time_text
     for expr in find_time_expressions(text):
         assert text[expr.start : expr.end] == expr.text
+
+
+# --- with the real pipeline's sentences -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seed_000_sentences() -> tuple[str, tuple[Sentence, ...]]:
+    from ingest.extract import analyze
+    from ingest.nlp import load_nlp
+    from ingest.read import read_document
+    from ingest.sections import split_sections
+
+    document = read_document(str(SEED_000))
+    analysis = analyze(document, split_sections(document), load_nlp())
+    return document.text, analysis.sentences
+
+
+@pytest.mark.models
+def test_seed_000_pins_hold_with_spacy_sentences(
+    seed_000_sentences: tuple[str, tuple[Sentence, ...]],
+) -> None:
+    text, sentences = seed_000_sentences
+    events, metrics = extract_timeline(text, sentences)
+    assert (metrics["start"], metrics["resolution"]) == ("T14:09:00Z", "T20:35:00Z")
+    assert [e.iso for e in events] == [
+        "T14:09:00Z", "T14:19:00Z", "T15:15:00Z", "T15:55:00Z", "T16:00:00Z", "T20:28:00Z",
+        "T20:35:00Z",
+    ]  # fmt: skip
+    assert all(e.sentence >= 0 and sentences[e.sentence].text == e.text for e in events)

@@ -7,12 +7,11 @@ import spacy
 
 from ingest import nlp as nlp_module
 from ingest.nlp import (
+    add_entity_rules,
     load_systems,
     pipeline_info,
     read_systems,
     soften_line_breaks,
-    system_patterns,
-    time_patterns,
 )
 
 
@@ -20,8 +19,7 @@ from ingest.nlp import (
 def ruler_only():
     """A blank English pipeline with just the time and system patterns (no model, fast)."""
     blank = spacy.blank("en")
-    ruler = blank.add_pipe("entity_ruler")
-    ruler.add_patterns(time_patterns() + system_patterns(blank, load_systems()))
+    add_entity_rules(blank, load_systems())
     return blank
 
 
@@ -126,6 +124,8 @@ def test_loaded_pipeline_is_cached_and_has_the_rules(nlp):
 
     assert load_nlp() is nlp
     assert nlp.pipe_names.index("entity_ruler") < nlp.pipe_names.index("ner")
+    assert nlp.pipe_names.index("pmkb_systems") < nlp.pipe_names.index("ner")
+    assert "lemmatizer" not in nlp.pipe_names
     doc = nlp("On Saturday, September 27, at 6:50 p.m. UTC, our Riak cluster failed.")
     assert ("6:50 p.m. UTC", "TIME") in [(e.text, e.label_) for e in doc.ents]
     assert len(list(doc.sents)) == 1  # no sentence break after "p.m."

@@ -78,6 +78,10 @@ markdown_line = st.one_of(
             "\x00",
             "Root Cause",
             "comments powered by Disqus",
+            "...",
+            "+++",
+            "title: x",
+            "**Bold heading:**",
         ]
     ),
 )

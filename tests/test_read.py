@@ -374,7 +374,7 @@ def test_html_to_text_structure() -> None:
     text, title = html_to_text(PAGE)
     assert title == "Outage & Recovery"
     assert text.startswith("# Database outage\n\n")
-    assert "On 3 May at 14:00 UTC our primary database failed — badly.\nIt recovered." in text
+    assert "On 3 May at 14:00 UTC our **primary** database failed — badly.\nIt recovered." in text
     assert "\n## Timeline\n" in text
     assert "- 14:00 alert fired\n- 14:05 paged\n  - nested\n" in text
     assert "1. First\n2. Second" in text
@@ -426,10 +426,38 @@ def test_html_unclosed_head_does_not_hide_body() -> None:
     assert text == "Visible body.\n"
 
 
-def test_html_paragraph_that_looks_like_markdown_is_escaped() -> None:
-    text, _ = html_to_text("<p># of users dropped</p><p>1. not a list</p><p><b>x</b></p>")
-    assert text.splitlines()[0] == "\\# of users dropped"
-    assert "1\\. not a list" in text
+@pytest.mark.parametrize(
+    ("paragraph", "expected"),
+    [
+        ("# of users dropped", "\\# of users dropped"),
+        ("1. not a list", "1\\. not a list"),
+        ("- not a list", "\\- not a list"),
+        ("* not a list", "\\* not a list"),
+        ("&gt; not a quote", "\\> not a quote"),
+        ("&lt;div&gt; not HTML", "\\<div> not HTML"),
+        ("===", "\\==="),
+        ("-5% errors", "-5% errors"),
+        ("&lt;3 is fine", "<3 is fine"),
+        ("<b>Bold</b> lead-in", "**Bold** lead-in"),
+    ],
+)
+def test_html_paragraph_that_looks_like_markdown_is_escaped(paragraph: str, expected: str) -> None:
+    text, _ = html_to_text(f"<p>{paragraph}</p>")
+    assert text == expected + "\n"
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ("<p>our<strong> primary </strong>db</p>", "our **primary** db\n"),
+        ("<li><strong>Pool size</strong> - fixed</li>", "- **Pool size** - fixed\n"),
+        ("<p><b></b>empty bold</p>", "empty bold\n"),
+        ("<p><b>unclosed<p>next</p>", "unclosed\n\nnext\n"),
+        ("<h2><b>Heading</b></h2>", "## Heading\n"),
+    ],
+)
+def test_html_bold_becomes_markdown_bold(html: str, expected: str) -> None:
+    assert html_to_text(html)[0] == expected
 
 
 def test_html_article_header_keeps_title() -> None:
@@ -455,3 +483,47 @@ def test_html_code_comments_are_kept() -> None:
     page = '<pre><code>x = 1 <span class="hljs-comment"># the fix</span></code></pre>'
     text, _ = html_to_text(page)
     assert text == "```\nx = 1 # the fix\n```\n"
+
+
+def test_html_layout_wrapper_classes_do_not_hide_content() -> None:
+    page = (
+        '<div class="page with-sidebar has-comments"><p>Kept body.</p>'
+        '<div class="sidebar">SIDEBAR</div><div class="comments-area">COMMENTS</div></div>'
+    )
+    assert html_to_text(page)[0] == "Kept body.\n"
+
+
+def test_realistic_blog_page(tmp_path: Path) -> None:
+    page = """<!doctype html><html><head><title>Post-mortem: API outage | Acme Blog</title>
+    <script src="a.js"></script></head><body class="post-template has-sidebar">
+    <div id="cookie-consent">We use cookies. <button>Accept</button></div>
+    <header class="site-header"><nav><a href="/blog">Blog</a></nav></header>
+    <main><article><header><h1>API outage on 12 March</h1>
+    <div class="post-meta">Jane Doe · 6 min read</div></header>
+    <p>Between 14:02 and 15:10 UTC the API returned errors for 38% of requests.</p>
+    <h2>Timeline</h2><table><thead><tr><th>Time</th><th>Event</th></tr></thead>
+    <tbody><tr><td>14:02</td><td>Deploy</td></tr><tr><td>15:10</td><td>Rollback</td></tr></tbody>
+    </table><h2>Action items</h2><ol><li><strong>Validate pool size</strong> in CI</li></ol>
+    <div class="share-buttons">Share on Twitter</div></article>
+    <section class="related-posts"><h3>Related posts</h3></section></main>
+    <aside class="sidebar"><h4>Subscribe</h4></aside><footer>© 2024 Acme</footer></body></html>"""
+    document = read_document(write(tmp_path / "post.html", page))
+    assert document.title_hint == "Post-mortem: API outage | Acme Blog"
+    assert document.text == (
+        "# API outage on 12 March\n\n"
+        "Jane Doe · 6 min read\n\n"
+        "Between 14:02 and 15:10 UTC the API returned errors for 38% of requests.\n\n"
+        "## Timeline\n\n"
+        "| Time | Event |\n| --- | --- |\n| 14:02 | Deploy |\n| 15:10 | Rollback |\n\n"
+        "## Action items\n\n"
+        "1. **Validate pool size** in CI\n"
+    )
+
+
+def test_deeply_nested_html_in_bounded_time() -> None:
+    depth = 20_000  # quadratic handling of end tags would take minutes
+    page = "<div>" * depth + "deep text" + "</span>" * depth + "</div>" * depth
+    started = time.perf_counter()
+    text, _ = html_to_text(page)
+    assert time.perf_counter() - started < 5.0
+    assert text == "deep text\n"

@@ -23,8 +23,8 @@ from ingest.sections import (
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
-SHARED = ROOT.parent / "shared"  # the shared corpora, as in conftest.py
-STRUCTURED = SHARED / "corpora" / "structured"
+# Licensed copies of the structured public corpora (see tests/gold/README.md).
+STRUCTURED = ROOT / "tests" / "gold" / "texts"
 
 
 def doc(text: str, fmt: str = "markdown") -> Document:
@@ -238,6 +238,8 @@ def test_single_megabyte_line_splits_in_bounded_time() -> None:
 def test_yaml_front_matter_is_not_content() -> None:
     text = "---\ntitle: Outage\ndate: 2020-01-01\ntags: [db]\n---\n\n# Real\n\nBody.\n"
     assert blocks_of(doc(text)) == [("Real", "paragraph", "Body.")]
+    assert split_sections(doc("---\n...")) == ()  # front matter only
+    assert split_sections(doc("---\ntitle: x\n---\n")) == ()
     # A leading thematic break followed by prose is not front matter.
     assert titles(doc("---\n\nPara after rule\n---\n")) == ["Para after rule"]
 
@@ -277,6 +279,10 @@ def test_plain_text_headings_and_paragraphs() -> None:
         "The Situation",
         "Message delays",  # short isolated sentence-case line followed by body text
         "Distributed Denial of Service (DDoS) Attacks",
+        "Attendees",
+        "Primary issue: Postgres TOAST OID exhaustion",
+        "14:05 UTC",  # a timeline entry label, like mybinder's `### 14:05`
+        "Sep 29 2017 08:59",
     ],
 )
 def test_plain_text_heading_detection(line: str) -> None:
@@ -292,8 +298,12 @@ def test_plain_text_heading_detection(line: str) -> None:
         "This sentence ends with a period.",
         "The queue grew, slowly",
         "We restarted the primary database and the replicas during the window",  # > 8 words
-        "14:05 UTC",
         "https://status.example.com",
+        "Severity: Critical",
+        "All times in UTC",
+        "Hub logs show the following",
+        "[^1]: Infrastructure as code",
+        "Run",
     ],
 )
 def test_plain_text_non_headings(line: str) -> None:
@@ -312,6 +322,31 @@ def test_plain_title_case_line_inside_a_wrapped_sentence_is_not_a_heading() -> N
     document = doc(text, "text")
     assert titles(document) == [""]
     assert len(blocks_of(document)) == 1
+
+
+def test_plain_underlined_and_numbered_headings() -> None:
+    text = (
+        "INCIDENT REPORT\n===============\n\nThe API failed at noon.\n\n"
+        "1. Root Cause\n\nA bad config push.\n\n2) Action Items\n\n- Add a canary\n\n"
+        "Detection details\n-----------------\nAlerts fired late.\n\n----\n\nLast words.\n"
+    )
+    document = doc(text, "text")
+    sections = split_sections(document)
+    assert [(s.title, s.level) for s in sections] == [
+        ("INCIDENT REPORT", 1),
+        ("Root Cause", 2),
+        ("Action Items", 2),
+        ("Detection details", 2),
+    ]
+    assert text[sections[1].heading_start : sections[1].heading_end] == "Root Cause"
+    assert [b[2] for b in blocks_of(document)][-2:] == ["Alerts fired late.", "Last words."]
+
+
+def test_plain_first_line_may_be_a_long_title() -> None:
+    text = "Pods not able to start while being moved to new nodes during the AMI update\n\nBody.\n"
+    assert titles(doc(text, "text")) == [text.split("\n")[0]]
+    later = "Intro paragraph.\n\n" + text
+    assert titles(doc(later, "text")) == [""]  # only the first line gets the long-title rule
 
 
 def test_plain_heading_needs_body_after_it() -> None:
@@ -412,6 +447,7 @@ def test_plain_text_sniff_negative(text: str) -> None:
         "Last updated on August 27, 2019",
         "Tags: Security",
         "5 min read",
+        "Jane Doe · 6 min read",
         "featured",
         "• What's new",
         "Share this",
@@ -438,6 +474,7 @@ def test_is_boilerplate_positive(line: str) -> None:
         "We posted an update on the status page.",
         "Summary",
         "Time to recovery: 31 minutes",
+        "It took 5 min read replicas to catch up",
         "Tags were not applied to the new EC2 instances because of a bug.",
         "x" * 600,
     ],
@@ -643,7 +680,7 @@ def test_blocks_are_frozen_records() -> None:
 
 # --- Wikitech plain-text exports (CC BY-SA, read in place) ------------------------------------
 
-WIKITECH = SHARED / "corpora" / "public" / "incidents"
+WIKITECH = ROOT / "tests" / "data" / "wikitech"  # CC BY-SA copies, see README there
 
 
 def test_wikitech_template_headings_and_prompts() -> None:
@@ -668,3 +705,15 @@ def test_wikitech_bullets_one_item_per_line() -> None:
     bullets = [line[2:] for line in document.text.splitlines() if line.startswith("• ")]
     items = [text for _, kind, text in blocks_of(document) if kind == "list_item"]
     assert items == bullets
+
+
+def test_parse_as_forces_a_parser() -> None:
+    text = "# Summary\n\nText here.\n"
+    markdown = split_sections(doc(text, "text"), parse_as="markdown")
+    assert [s.title for s in markdown] == ["Summary"]
+    plain = split_sections(doc(text, "markdown"), parse_as="text")
+    assert [s.title for s in plain] == [""]  # "# Summary" is just a line of text here
+    # auto: one "# " line is not enough for the sniff; two headings are.
+    assert split_sections(doc(text, "text")) == plain
+    two = text + "\n# Impact\n\nMore.\n"
+    assert split_sections(doc(two, "text")) == split_sections(doc(two, "markdown"))

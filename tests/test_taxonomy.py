@@ -21,7 +21,9 @@ from ingest.taxonomy import (
     CauseCluster,
     Taxonomy,
     TaxonomyError,
+    cause_core,
     cluster_causes,
+    embed_causes,
     rollup,
 )
 
@@ -107,6 +109,31 @@ def test_every_example_is_matched_by_a_cue_of_its_own_category(taxonomy: Taxonom
     for category in taxonomy.categories:
         missed = [e for e in category.examples if not category.cue_hits(e)]
         assert not missed, f"no cue of {category.axis}/{category.id} matches {missed}"
+
+
+def test_calibration_is_read_from_the_file_and_defaults_fill_gaps(
+    taxonomy: Taxonomy, tmp_path
+) -> None:
+    calibration = taxonomy.calibration
+    assert 0.0 < calibration.threshold < 1.0
+    assert calibration.embedder == "sentence-transformers/all-MiniLM-L6-v2"
+    cause_ids = {c.id for c in taxonomy.axis("cause")}
+    assert calibration.offsets and {k for k, _ in calibration.offsets} <= cause_ids
+    assert calibration.offset("no_such_category") == 0.0
+    path = tmp_path / "partial.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "axes": {"cause": [MINIMAL]},
+                "calibration": {"threshold": 0.7, "cue_only": {"bias": -1.0, "w_cue": 2.0}},
+            }
+        )
+    )
+    partial = Taxonomy.load(path).calibration
+    assert partial.threshold == 0.7
+    assert (partial.cue_only.bias, partial.cue_only.w_cue) == (-1.0, 2.0)
+    assert partial.with_embedder == type(partial)().with_embedder
+    assert partial.offsets == ()
 
 
 def test_get_prefers_the_cause_axis_and_accepts_an_axis(taxonomy: Taxonomy) -> None:
@@ -331,6 +358,36 @@ def test_a_pattern_within_one_incident_is_not_a_recurring_cluster() -> None:
     vectors = BagOfWordsEmbedder().encode([text for _, text in items])
     assert cluster_causes(items, vectors, threshold=0.5) == []
     assert len(cluster_causes(items, vectors, threshold=0.5, min_incidents=1)) == 1
+
+
+@pytest.mark.parametrize(
+    ("sentence", "core"),
+    [
+        ("The root cause was identified as message queue corruption.", "message queue corruption."),
+        ("The root cause was traced to a bad config push.", "a bad config push."),
+        ("On October 9, 2020, at 21:30 UTC, the disk filled up.", "the disk filled up."),
+        ("2022-01-25 13:20 | The node ran out of memory.", "The node ran out of memory."),
+        ("A bug in the parser crashed the workers.", "A bug in the parser crashed the workers."),
+    ],
+)
+def test_cause_core_drops_the_frame_and_dates(sentence: str, core: str) -> None:
+    assert cause_core(sentence) == core
+
+
+def test_causes_too_short_to_mean_anything_are_not_clustered() -> None:
+    short = [("x", "It went badly."), ("y", "It went badly."), ("z", "It went badly.")]
+    items = short + RECURRING[:3]
+    embedder = BagOfWordsEmbedder()
+    clusters = cluster_causes(items, embed_causes(items, embedder), threshold=0.4)
+    assert [c.members for c in clusters] == [(3, 4, 5)]
+    assert clusters[0].incident_ids == ("inc-1", "inc-2", "inc-3")
+
+
+def test_embed_causes_embeds_the_cores() -> None:
+    embedder = BagOfWordsEmbedder()
+    items = [("a", "The root cause was identified as an expired certificate.")]
+    expected = embedder.encode(["an expired certificate."])
+    assert np.allclose(embed_causes(items, embedder), expected)
 
 
 def test_cluster_causes_edge_cases() -> None:

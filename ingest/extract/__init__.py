@@ -137,13 +137,21 @@ def role_headings(document: Document, sections: tuple[Section, ...]) -> list[str
     """Section titles as they count for roles: the document's own title counts as none.
 
     The title is a lone level-1 heading with nothing but preamble before it; its words
-    ("2017-09-29, 504", "Root cause of the May outage") describe the whole report, not a part.
+    ("2017-09-29, 504", "What happened yesterday and what we are doing about it") describe
+    the whole report, not a part.
     """
     titles = [section.title for section in sections]
     level_one = [i for i, section in enumerate(sections) if section.level == 1]
     if len(level_one) == 1:
         first = level_one[0]
-        if all(section.level == 0 for section in sections[:first]):
+        title = titles[first]
+        # A short heading with a role ("Root cause") names a part even when it stands first.
+        names_a_part = (
+            bool(heading_scores(title))
+            and not re.match(r"^\W*\d", title)
+            and len(title.split()) <= 4
+        )
+        if all(section.level == 0 for section in sections[:first]) and not names_a_part:
             titles[first] = ""
     return titles
 
@@ -246,9 +254,9 @@ def _with_roles(view: SentenceView, roles: tuple[str, ...]) -> SentenceView:
 
 
 def _block_refs(
-    documents: list[tuple[Document, tuple[Section, ...]]], doc_index: int
+    document: Document, sections: tuple[Section, ...], doc_index: int
 ) -> Iterator[tuple[str, _BlockRef]]:
-    document, sections = documents[doc_index]
+    """The text pieces spaCy reads for one document (code blocks skipped), with their refs."""
     text = document.text
     for section_index, section in enumerate(sections):
         for block_index, block in enumerate(section.blocks):
@@ -256,6 +264,7 @@ def _block_refs(
                 continue
             for start, end in _pieces(text, block.start, block.end):
                 ref = _BlockRef(doc_index, section_index, block_index, block, start)
+                # Wrapped lines become spaces (same length) so they do not split sentences.
                 yield soften_line_breaks(text[start:end]), ref
 
 
@@ -265,19 +274,19 @@ def analyze_many(
     *,
     batch_size: int = 64,
 ) -> Iterator[Analysis]:
-    """One Analysis per (document, sections), in order; spaCy runs over all blocks in batches."""
-    documents: list[tuple[Document, tuple[Section, ...]]] = []
+    """One Analysis per (document, sections), in order.
+
+    spaCy runs once over the blocks of all documents in batches of ``batch_size`` blocks
+    (``nlp.pipe``), not per sentence or per document; each document's Analysis is yielded as
+    soon as its last block is back, so memory holds only the documents in flight.
+    """
     states: dict[int, _DocState] = {}
-    next_to_yield = 0
-    finished: set[int] = set()
-    source = iter(items)
 
     def blocks() -> Iterator[tuple[str, tuple[str, _BlockRef | int]]]:
-        for document, sections in source:
-            index = len(documents)
-            documents.append((document, tuple(sections)))
-            states[index] = _DocState(document, tuple(sections))
-            for piece, ref in _block_refs(documents, index):
+        for index, (document, sections) in enumerate(items):
+            sections = tuple(sections or ())
+            states[index] = _DocState(document, sections)
+            for piece, ref in _block_refs(document, sections, index):
                 yield piece, ("block", ref)
             yield "", ("end", index)  # marks the end of a document in the stream
 
@@ -285,13 +294,9 @@ def analyze_many(
         if tag == "block":
             assert isinstance(payload, _BlockRef)
             states[payload.doc_index].add(payload, spacy_doc)
-            continue
-        assert isinstance(payload, int)
-        finished.add(payload)
-        while next_to_yield in finished:
-            state = states.pop(next_to_yield)
-            yield state.finish()
-            next_to_yield += 1
+        else:
+            assert isinstance(payload, int)
+            yield states.pop(payload).finish()  # the stream keeps document order
 
 
 def analyze(doc: Document, sections: tuple[Section, ...], nlp: Language) -> Analysis:

@@ -19,9 +19,12 @@ from .roles import (
     ACTION_ANNOUNCEMENT,
     ACTION_CUES,
     ACTION_IMPERATIVE,
+    ACTION_LISTED,
     ACTION_WEAK,
+    LEAD_IN,
     SentenceView,
     heading_scores,
+    is_imperative,
     normalize_quotes,
 )
 
@@ -47,8 +50,8 @@ IN_PROGRESS_WORDS = re.compile(
     r"reviewing|evaluating|testing|formalizing|adding|creating|updating|investigating|improving)\b|"
     r"\bunderway\b|\bunder way\b|\bongoing\b|\bin progress\b|\b(?:have|'ve) (?:already )?"
     r"(?:started|begun)\b|\bstarted (?:to|performing|working|rolling|migrating)\b|"
-    r"\bis being\b|\bare being (?:deployed|rolled|implemented|added|built|developed)\b|"
-    r"\bcurrently\b",
+    r"\b(?:is|are) being (?:deployed|rolled|implemented|added|built|developed|worked on|tested)\b|"
+    r"\bcurrently (?:being|working|in progress|underway|implementing|rolling|testing)\b",
     re.IGNORECASE,
 )
 DONE_WORDS = re.compile(
@@ -66,6 +69,14 @@ PLANNED_WORDS = re.compile(
     r"\bwe(?: will|'ll| are going to|'re going to| plan| intend| aim)\b|\bwill be\b|\bwill\b|"
     r"\bplan(?:ned|s)? to\b|\bgoing forward\b|\blonger term\b|\bin the future\b|\bshould\b|"
     r"\bneeds? to\b|\bmust\b|\bwould like to\b|\bnext (?:week|month|quarter|year)\b|\bTODO\b",
+    re.IGNORECASE,
+)
+# An item that opens with a past-tense verb reports work done ("Implemented retry limits").
+PAST_LEAD = re.compile(
+    r"(implemented|added|deployed|fixed|created|updated|moved|migrated|enabled|disabled|removed|"
+    r"increased|reduced|upgraded|rolled out|released|patched|replaced|configured|introduced|"
+    r"wrote|documented|issued|sent|reverted|switched|changed|improved|merged|shipped|"
+    r"restored|rotated|published|notified|contacted|raised|lowered|pinned|locked)\b",
     re.IGNORECASE,
 )
 # "Once we have completed X, we will ..." is a plan, whatever the first clause says.
@@ -112,8 +123,26 @@ DUE = re.compile(
 )
 
 
-def action_status(text: str) -> str:
-    """done, in_progress, planned or unknown, from markers first and then wording."""
+def heading_status(heading: str) -> str:
+    """The status a section heading gives its items ("Immediate actions (completed)"), or ""."""
+    lowered = heading.lower()
+    if re.search(r"\b(completed?|done|finished|shipped|already (taken|done)|taken)\b", lowered):
+        return "done"
+    if re.search(r"\b(in progress|ongoing|underway)\b", lowered):
+        return "in_progress"
+    if re.search(r"\b(planned|future|long[\s-]term|to ?do|next steps|upcoming|backlog)\b", lowered):
+        return "planned"
+    return ""
+
+
+def action_status(text: str, heading: str = "") -> str:
+    """done, in_progress, planned or unknown.
+
+    Explicit markers in the item come first ("(Complete)", "[x]"), then the status its section
+    heading gives ("... (completed)"), then the wording: "once we ..., we will" and filed
+    tasks are planned, progress language is in_progress, perfect or past tense ("we have
+    deployed", "Implemented retry limits") is done, future and imperative wording is planned.
+    """
     normalized = normalize_quotes(text)
     if DONE_MARK.search(normalized):
         return "done"
@@ -121,13 +150,19 @@ def action_status(text: str) -> str:
         return "in_progress"
     if PLANNED_MARK.search(normalized):
         return "planned"
+    from_heading = heading_status(heading)
+    if from_heading:
+        return from_heading
     if CONDITIONAL_PLAN.search(normalized) or BACKLOG.search(normalized):
         return "planned"
     if IN_PROGRESS_WORDS.search(normalized):
         return "in_progress"
-    if DONE_WORDS.search(normalized):
+    body = re.sub(r"^[\W_]+", "", LEAD_IN.sub("", normalized, count=1))
+    if DONE_WORDS.search(normalized) or PAST_LEAD.match(body):
         return "done"
-    if PLANNED_WORDS.search(normalized) or ACTION_IMPERATIVE.match(re.sub(r"^[\W_]+", "", text)):
+    if PLANNED_WORDS.search(normalized) or ACTION_IMPERATIVE.match(body):
+        return "planned"
+    if ACTION_IMPERATIVE.match(re.sub(r"^[\W_]+", "", normalized)):
         return "planned"
     return "unknown"
 
@@ -188,8 +223,9 @@ def _has_action_language(text: str, block_kind: str, in_section: bool = False) -
         return True
     if in_section and ACTION_WEAK.search(lowered):
         return True
-    stripped = re.sub(r"^[\W_]+", "", text)
-    return block_kind in ("list_item", "table_row") and bool(ACTION_IMPERATIVE.match(stripped))
+    if block_kind not in ("list_item", "table_row"):
+        return False
+    return is_imperative(text) or bool(ACTION_LISTED.search(lowered))
 
 
 def _follow_up(action: Action, lowered: str) -> bool:
@@ -200,13 +236,13 @@ def _follow_up(action: Action, lowered: str) -> bool:
     return bool(re.search(r"\b(already|since|now|going forward|follow[- ]?up|permanent)", lowered))
 
 
-def _make_action(text: str, start: int, end: int, sentence: int) -> Action:
+def _make_action(text: str, start: int, end: int, sentence: int, heading: str = "") -> Action:
     body = text[start:end]
     return Action(
         text=body,
         start=start,
         end=end,
-        status=action_status(body),
+        status=action_status(body, heading),
         kind=action_kind(body),
         owner=action_owner(body),
         due=action_due(body),
@@ -237,10 +273,20 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
                 j += 1
             item = views[i:j]
             body = text[item[0].sentence.start : item[-1].sentence.end]
-            if in_section or any(v.sentence.role == "action" for v in item):
+            if (
+                in_section
+                or any(v.sentence.role == "action" for v in item)
+                or (
+                    any("action" in v.sentence.roles for v in item)
+                    and (
+                        is_imperative(body, view.span)
+                        or ACTION_CUES.search(normalize_quotes(body).lower())
+                    )
+                )
+            ):
                 if in_section or _has_action_language(body, kind):
                     start, end = item[0].sentence.start, item[-1].sentence.end
-                    action = _make_action(text, start, end, view.sentence.index)
+                    action = _make_action(text, start, end, view.sentence.index, view.heading)
                     if action.status == "unknown" and in_section:
                         action = replace(action, status="planned")  # a listed item to do
                     actions.append(action)
@@ -266,7 +312,7 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
             ):
                 j += 1
             start, end = view.sentence.start, views[j - 1].sentence.end
-            action = _make_action(text, start, end, view.sentence.index)
+            action = _make_action(text, start, end, view.sentence.index, view.heading)
             if in_section or view.after_action_heading or _follow_up(action, lowered):
                 actions.append(action)
                 i = j

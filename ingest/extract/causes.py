@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ingest.records import Cause
 
@@ -50,43 +50,49 @@ CONTINUATION = re.compile(
 )
 BACK_REFERENCE = re.compile(r"^\W*(this|that|these|those)\b(?! (is|was) (why|how))", re.IGNORECASE)
 
-# Matcher patterns on lemmas; each names a cue kind.
-CAUSE_PATTERNS: dict[str, list[list[dict]]] = {
-    "caused_by": [[{"LEMMA": "cause"}, {"LOWER": "by"}]],
-    "cause_verb": [[{"LEMMA": "cause", "POS": "VERB"}]],
+
+def _forms(*words: str) -> dict[str, Any]:
+    return {"LOWER": {"IN": list(words)}}
+
+
+CAUSE_VERB = _forms("cause", "caused", "causes", "causing")
+# spaCy Matcher patterns (on lower-case forms: the pipeline runs without a lemmatizer); each
+# names a causal cue. The regular expressions of ``roles`` score a sentence; these patterns
+# use the tagger, e.g. "cause" as a verb but not as a noun in "the cause was unknown".
+CAUSE_PATTERNS: dict[str, list[list[dict[str, Any]]]] = {
+    "caused_by": [[CAUSE_VERB, {"LOWER": "by"}]],
+    "cause_verb": [[{**CAUSE_VERB, "POS": "VERB"}]],
     "due_to": [[{"LOWER": "due"}, {"LOWER": "to"}]],
-    "trigger": [[{"LEMMA": "trigger"}]],
+    "trigger": [[{**_forms("trigger", "triggered", "triggers", "triggering"), "POS": "VERB"}]],
     "as_a_result_of": [[{"LOWER": "as"}, {"LOWER": "a"}, {"LOWER": "result"}, {"LOWER": "of"}]],
     "because": [[{"LOWER": "because"}]],
-    "lead_to": [[{"LEMMA": "lead"}, {"LOWER": "to"}]],
-    "result_in": [[{"LEMMA": "result"}, {"LOWER": {"IN": ["in", "from"]}}]],
-    "root_cause": [[{"LOWER": "root"}, {"LEMMA": "cause"}], [{"LOWER": "root-cause"}]],
-    "the_cause_of": [[{"LOWER": "the"}, {"LEMMA": "cause"}, {"LOWER": "of"}]],
-    "compound": [[{"LEMMA": "compound", "POS": "VERB"}]],
-    "responsible_for": [[{"LOWER": "responsible"}, {"LOWER": "for"}]],
-    "contribute": [[{"LEMMA": "contribute"}], [{"LEMMA": "contributing"}]],
-    "stem_from": [[{"LEMMA": "stem"}, {"LOWER": "from"}]],
+    "lead_to": [[_forms("lead", "led", "leads", "leading"), {"LOWER": "to"}]],
+    "result_in": [[_forms("result", "resulted", "results", "resulting"), _forms("in", "from")]],
+    "root_cause": [[{"LOWER": "root"}, _forms("cause", "causes")], [{"LOWER": "root-cause"}]],
+    "the_cause_of": [[{"LOWER": "the"}, _forms("cause", "causes"), {"LOWER": "of"}]],
+    "compound": [[{**_forms("compound", "compounded", "compounds", "compounding"), "POS": "VERB"}]],
+    "responsible_for": [[{"LOWER": "responsible"}, {"LOWER": "for"}, {"TAG": {"NOT_IN": ["VBG"]}}]],
+    "contribute": [[_forms("contribute", "contributed", "contributes", "contributing")]],
+    "stem_from": [[_forms("stem", "stemmed", "stems", "stemming"), {"LOWER": "from"}]],
     "introduce": [
         [
-            {"LEMMA": "introduce"},
+            _forms("introduce", "introduced", "introduces", "introducing"),
             {"POS": {"IN": ["DET", "ADJ", "NOUN", "PROPN"]}, "OP": "*"},
-            {
-                "LEMMA": {
-                    "IN": [
-                        "latency",
-                        "bug",
-                        "regression",
-                        "error",
-                        "issue",
-                        "problem",
-                        "load",
-                        "delay",
-                        "change",
-                        "race",
-                        "defect",
-                    ]
-                }
-            },
+            _forms(
+                "latency",
+                "bug",
+                "bugs",
+                "regression",
+                "error",
+                "errors",
+                "issue",
+                "problem",
+                "load",
+                "delay",
+                "delays",
+                "race",
+                "defect",
+            ),
         ]
     ],
 }
@@ -124,7 +130,9 @@ def is_causal(view: SentenceView) -> bool:
         return False
     if "cause" in view.sentence.roles:
         return True
-    return cause_score(view.text) >= 2.0
+    score = cause_score(view.text, view.sentence.block_kind)
+    # A Matcher cue that survives the regex filters (score > 0) is enough on its own.
+    return score >= 2.0 or (score > 0 and bool(cue_names(view)))
 
 
 def cause_kind(text: str, heading: str, dated: bool = False) -> str:
@@ -151,10 +159,21 @@ def _under_cause_heading(view: SentenceView) -> bool:
     return heading_scores(view.heading).get("cause", 0.0) >= 3.0
 
 
+_LEADING_CLOCK = re.compile(r"^\W*~?(\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}|\*\*\d{1,2}:\d{2})")
+
+
 def _timeline_entry(view: SentenceView) -> bool:
-    """A row or line of a timeline section: an event, even when it names a cause."""
-    heads = heading_scores(view.heading)
-    return heads.get("timeline", 0.0) >= 3.0 and view.sentence.role == "timeline"
+    """A row or line of a timeline: an event, even when it names a cause.
+
+    That is a sentence of a timeline section whose primary role is timeline, or a table row
+    or list item that opens with a date or clock time ("2019-12-04 00:30 | ...").
+    """
+    if view.sentence.role != "timeline":
+        return False
+    if heading_scores(view.heading).get("timeline", 0.0) >= 3.0:
+        return True
+    listed = view.sentence.block_kind in ("table_row", "list_item")
+    return listed and bool(_LEADING_CLOCK.match(view.text))
 
 
 def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:

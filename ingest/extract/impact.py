@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ingest.records import Impact
 
-from .roles import IMPACT_OBJECTS, SentenceView
+from .roles import IMPACT_OBJECTS, SentenceView, heading_scores
 
 if TYPE_CHECKING:
     from spacy.tokens import Span
@@ -133,12 +133,19 @@ def _dedupe(text: str, spans: list[tuple[int, int]]) -> tuple[str, ...]:
 
 
 def extract_impacts(text: str, views: list[SentenceView]) -> tuple[Impact, ...]:
-    """Impact statements of one document, each with its figures."""
+    """Impact statements of one document, each with its figures.
+
+    Action items and timeline entries that mention affected users are left to those lists.
+    """
     impacts: list[Impact] = []
     for view in views:
         s = view.sentence
         if "impact" not in s.roles:
             continue
+        if heading_scores(view.heading).get("action", 0.0) >= 3.0 or s.role == "action":
+            continue  # "Issued credits to all affected customers" is an action item
+        if s.role == "timeline" and s.block_kind in ("list_item", "table_row"):
+            continue  # a timeline entry ("18:01 UTC - 429 errors for most requests")
         figures = impact_figures(view, text)
         if s.role != "impact" and not figures:
             continue

@@ -98,6 +98,44 @@ REPORT_FOR = re.compile(
     r"\[?(?P<name>[A-Za-z][\w.-]{1,40})\]?",
     re.IGNORECASE,
 )
+DOMAIN = re.compile(
+    r"(?<![\w.@/-])(?:https?://)?(?:www\.)?([a-z0-9][a-z0-9-]{1,40}\.(?:org|com|io|net|dev|app|cloud))"
+    r"(?![\w-])",
+    re.IGNORECASE,
+)
+_COMMON_DOMAINS = {
+    "github",
+    "gitlab",
+    "google",
+    "googleapis",
+    "amazon",
+    "amazonaws",
+    "aws",
+    "microsoft",
+    "slack",
+    "twitter",
+    "x",
+    "youtube",
+    "medium",
+    "stackoverflow",
+    "wikipedia",
+    "readthedocs",
+    "docker",
+    "npmjs",
+    "pypi",
+    "statuspage",
+    "bitbucket",
+    "cloudflare",
+    "example",
+    "gstatic",
+    "githubusercontent",
+    "atlassian",
+    "zoom",
+    "linkedin",
+    "facebook",
+    "apple",
+    "letsencrypt",
+}
 _VENDOR_KINDS = {
     "email",
     "hosting",
@@ -114,6 +152,12 @@ _VENDOR_KINDS = {
     "",
 }
 _NOT_ORGS = {
+    "cest",
+    "cet",
+    "pst",
+    "pdt",
+    "est",
+    "edt",
     "utc",
     "gmt",
     "api",
@@ -369,6 +413,8 @@ def find_organization(text: str, views: list[SentenceView], title: str) -> str:
     kinds = system_kinds()
     scores: Counter[str] = Counter()
     surface: dict[str, str] = {}
+    evidence: set[str] = set()  # names with a sign of being the writer's own
+    org_mentions: Counter[str] = Counter()
     for view in views:
         span = view.span
         if span is None:
@@ -390,27 +436,58 @@ def find_organization(text: str, views: list[SentenceView], title: str) -> str:
                 continue
             surface.setdefault(key, name)
             weight = 1.0 if label in ("ORG", "SYSTEM") else 0.5
+            if re.fullmatch(r"[A-Z0-9]{2,4}s?", name):
+                weight *= 0.3  # "IP", "SDK", "CPU", "KIAM": mostly technical acronyms
             start = view.offset + ent.start_char
             context = normalize_quotes(text[max(0, start - 12) : start + len(name) + 30]).lower()
+            # "at Mailgun", "Mailgun's", "the Mailgun team": the writer's own name. ("our X"
+            # says the opposite: X is something the writer owns.)
             if re.search(
-                r"\bour\b|" + re.escape(key) + r"(?:'s)? (team|engineering|engineers|customers|"
-                r"services|infrastructure|platform|status)",
+                r"\b(at|from|we at|here at) "
+                + re.escape(key)
+                + r"\b|"
+                + re.escape(key)
+                + r"(?:'s)? (team|engineering|engineers|customers|users|status|community|"
+                r"operations|sre|staff|support)\b|" + re.escape(key) + r"'s\b",
                 context,
             ):
                 weight += 1.0
+                evidence.add(key)
+            if label == "ORG" and not re.fullmatch(r"[A-Z0-9]{2,5}s?", name):
+                org_mentions[key] += 1
             scores[key] += weight
     for key in list(scores):
-        if key in title.lower():
-            scores[key] += 3.0
+        if re.search(r"(?<!\w)" + re.escape(key) + r"(?!\w)", title.lower()):
+            scores[key] += 1.0
+            if re.match(
+                r"^\W*" + re.escape(key) + r"\W+(post[\s-]?mortem|incident|outage|status|report|"
+                r"engineering|service disruption)",
+                title.lower(),
+            ):
+                scores[key] += 3.0
+                evidence.add(key)
     for match in REPORT_FOR.finditer(text[:3000]):
         name = match.group("name")
         key = name.lower()
         surface.setdefault(key, name if name[:1].isupper() else name.capitalize())
         scores[key] += 5.0
-    if not scores:
+        evidence.add(key)
+    for domain, count in Counter(m.group(1).lower() for m in DOMAIN.finditer(text)).items():
+        if domain.split(".")[0] in _COMMON_DOMAINS:
+            continue
+        surface.setdefault(domain, domain)
+        scores[domain] += min(6.0, 1.5 * count)
+        if count >= 2:
+            evidence.add(domain)
+    # A name counts when something marks it as the writer's own (title, "at X", "X team",
+    # "X's", its web domain), or when spaCy calls it an organisation again and again.
+    eligible = [
+        (score, key) for key, score in scores.items() if key in evidence or org_mentions[key] >= 5
+    ]
+    if not eligible:
         return ""
-    key, score = scores.most_common(1)[0]
-    return surface[key] if score >= 2.0 else ""
+    score, key = max(eligible)
+    return surface[key] if score >= 3.0 else ""
 
 
 def summarize(

@@ -230,7 +230,8 @@ ACTION_LISTED = re.compile(
 ACTION_ANNOUNCEMENT = re.compile(
     r"\b(identified|following|several|some|these|a number of|list of|the following) "
     r"(\w+ )?(actions|steps|changes|measures|improvements|action items)\b(?! to )|"
-    r"\b(are|is) (as follows|listed below|below)\b|:\s*$"
+    r"\b(are|is) (as follows|listed below|below)\b|:\s*$|\bevery action item|"
+    r"\baction items? (that|should|have)\b|\bunder action items\b"
 )
 ACTION_IMPERATIVE = re.compile(
     r"^(add|create|implement|improve|investigate|review|update|document|migrate|upgrade|remove|"
@@ -241,7 +242,9 @@ ACTION_IMPERATIVE = re.compile(
     r"discuss|prioriti[sz]e|teach|figure out|look into|assess|ask|agree|reflect|get in touch|"
     r"identify|revert|bring down|enhance|collect|modify|handle|diagnose|do|version lock|"
     r"explore|research|plan|communicate|inform|notify|share|prepare|pin|lock|backport|"
-    r"announce|coordinate|allocate|hire|reach out|follow up|look at|check|decide|measure)\b",
+    r"announce|coordinate|allocate|hire|reach out|follow up|look at|check|decide|measure|"
+    r"minimi[sz]e|simplify|gather|run|find|come up with|try|use|keep|stop|start|standardi[sz]e|"
+    r"make sure|nominate|need to|devise|wipe|alarm|page|escalate|block|rate[- ]limit|prevent)\b",
     re.IGNORECASE,
 )
 
@@ -302,8 +305,25 @@ def cause_score(text: str, block_kind: str = "paragraph") -> float:
     return min(3.0, 2.0 * strong + 1.0 * weak)
 
 
+# A past-tense verb after a bold lead-in reports a step taken ("**Retry limits**: Implemented").
+PAST_ACTION = re.compile(
+    r"(implemented|added|deployed|fixed|created|updated|moved|migrated|enabled|removed|increased|"
+    r"reduced|upgraded|rolled out|released|patched|replaced|configured|introduced|documented|"
+    r"reverted|switched|changed|improved|raised|lowered|pinned)\b",
+    re.IGNORECASE,
+)
+LEAD_IN = re.compile(
+    r"^\W*(\*\*|__)[^*_\n]{1,80}(\*\*|__)\s*[:.\u2013\u2014-]*\s*|^[^:\n]{1,60}:\s+"
+)
+
+
 def is_imperative(text: str, span: Span | None = None) -> bool:
-    """The sentence opens with a bare verb ("Add alerting", "Look into ...")."""
+    """The sentence opens with a bare verb ("Add alerting", "**Title**: Look into ...")."""
+    lead = LEAD_IN.match(text)
+    if lead and not re.search(r"\d{1,2}:\d{2}|\d{4}-\d{2}-\d{2}", lead.group(0)):
+        stripped = re.sub(r"^[\W_]+", "", text[lead.end() :])
+        if ACTION_IMPERATIVE.match(stripped) or PAST_ACTION.match(stripped):
+            return True  # "**Retry limits**: Add ..." / "... : Implemented retry limits"
     stripped = re.sub(r"^[\W_]+", "", text)
     if ACTION_IMPERATIVE.match(stripped):
         return True

@@ -79,6 +79,12 @@ FIXES: dict[str, dict] = {
             "Replicas": "done",
         },
     },
+    "structured/dfds/PM2019-010-hellman-kubernetes-cluster-node-deletion.md": {
+        "action_status_prefix": {"**Implement least-privilege": "in_progress"},  # "working on"
+    },
+    "structured/dfds/PM2022-007-kafka-metrics-stopped-being-exported-to-prometheus.md": {
+        "action_status_prefix": {"Service account with ACLs": "done"},  # "has been documented"
+    },
     "structured/mybinder/2017-09-29-504.md": {
         "drop_actions": [
             "The primary cause of these issues is the loss of events on the KubeSpawner "
@@ -88,6 +94,7 @@ FIXES: dict[str, dict] = {
     },
     "structured/mybinder/2018-02-20-jupyterlab-announcement.md": {
         "drop_actions": ["cull_idle_servers:"],
+        "action_status_prefix": {"separate rejection code": "done"},  # "we already do this"
     },
     "structured/mybinder/2018-07-08-podsnips-aplenty.md": {"drop_actions": _TEMPLATE},
     "structured/mybinder/2018-07-30-jupyterlab-build-cpu-saturate.md": {"drop_actions": _TEMPLATE},
@@ -402,7 +409,7 @@ def derive(path: Path, split: str) -> dict:
     causes = [{"text": text[s:e], "start": s,
                "kind": "contributing" if "contributing" in " ".join(t).lower() else "root_cause"}
               for s, e, t in _field_items(text, sections, CAUSE_TITLE)]  # fmt: skip
-    actions = [{"text": text[s:e], "start": s, "status": _status(text[s:e], t)}
+    actions = [{"text": text[s:e], "start": s, "status": _status(text[max(0, s - 4) : e], t)}
                for s, e, t in _field_items(text, sections, ACTION_TITLE)]  # fmt: skip
     impacts = [{"text": text[s:e], "start": s}
                for s, e, _ in _field_items(text, sections, IMPACT_TITLE)]  # fmt: skip
