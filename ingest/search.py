@@ -29,15 +29,18 @@ from .store import KnowledgeBase, check_embedder
 
 MODES = ("hybrid", "dense", "lexical", "rrf")
 SECTIONS = ("any", "cause", "timeline", "action", "impact")
+# The weights below were chosen on the DEV split of benchmarks/eval/queries.jsonl with
+# benchmarks/retrieval_tune.py (the held-out split is never used for tuning); figures in
+# benchmarks/RESULTS.md.
 RRF_K = 60
-DENSE_WEIGHT = 0.5  # hybrid = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical (normalised)
+DENSE_WEIGHT = 0.6  # hybrid = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical (normalised)
 ROLE_BOOST = 1.0  # a sentence in the role the query asks for counts (1 + ROLE_BOOST) times
 CATEGORY_BOOST = 0.5  # an incident in a category the query names
 SYSTEM_BOOST = 0.3  # an incident involving a system the query names
 AGG_WEIGHTS = (1.0, 0.35, 0.15)  # best, second, third sentence of an incident
 CANDIDATES = 300
-DOC_WEIGHT = 0.0  # weight of the incident-level dense signal (query vs. incident centroid)
-TITLE_WEIGHT = 0.0  # weight of the share of query terms found in the incident's title
+DOC_WEIGHT = 0.6  # weight of the incident-level dense signal (query vs. incident centroid)
+TITLE_WEIGHT = 0.3  # weight of the share of query terms found in the incident's title
 MIN_COSINE = 0.15  # dense candidates below this are noise, not evidence
 
 
@@ -299,18 +302,21 @@ class SearchEngine:
             else None
         )
         dense = self._dense(qv, n) if qv is not None else []
-        if mode == "rrf":
-            fused = fuse_rrf([lexical, dense])
-        else:
-            fused = fuse_convex(
-                dense,
-                lexical,
-                alpha=DENSE_WEIGHT if mode == "hybrid" else (1.0 if mode == "dense" else 0.0),
-            )
         doc_scores = (
             self._doc_scores(qv) if DOC_WEIGHT > 0 and qv is not None and mode != "lexical" else {}
         )
-        hits = self._aggregate(fused, reading, role, allowed, k, doc_scores)
+        ctx = (reading, role, allowed)
+        if mode == "rrf":
+            scores, evidence = self._score_incidents(fuse_rrf([lexical, dense]), *ctx)
+        else:
+            alpha = {"hybrid": DENSE_WEIGHT, "dense": 1.0, "lexical": 0.0}[mode]
+            scores, evidence = self._score_incidents(
+                fuse_convex(dense, lexical, alpha=alpha),
+                *ctx,
+                doc_scores=doc_scores,
+                title_weight=TITLE_WEIGHT if mode != "dense" else 0.0,  # a lexical signal
+            )
+        hits = self._hits(scores, evidence, k)
         return SearchResult(
             query=query,
             reading=reading,
@@ -321,15 +327,17 @@ class SearchEngine:
             took_ms=(time.perf_counter() - t0) * 1000,
         )
 
-    def _aggregate(
+    def _score_incidents(
         self,
         fused: dict[int, float],
         reading: QueryReading,
         role: str | None,
         allowed: set[str] | None,
-        k: int,
+        *,
         doc_scores: dict[str, float] | None = None,
-    ) -> list[Hit]:
+        title_weight: float = 0.0,
+    ) -> tuple[dict[str, float], dict[str, list[tuple[float, dict[str, Any]]]]]:
+        """Incident scores from sentence scores, and each incident's sentences, best first."""
         rows = self.kb.sentences_by_vec_rows(list(fused))
         per_incident: dict[str, list[tuple[float, dict[str, Any]]]] = defaultdict(list)
         boost_role = role or reading.role
@@ -346,50 +354,57 @@ class SearchEngine:
                 score *= 1.0 + ROLE_BOOST
             per_incident[row["incident_id"]].append((score, row))
         meta = self.kb.incident_meta(per_incident)
-        ranked: list[tuple[float, str]] = []
+        scores: dict[str, float] = {}
         for incident_id, scored in per_incident.items():
             scored.sort(key=lambda x: -x[0])
             total = sum(w * s for w, (s, _) in zip(AGG_WEIGHTS, scored, strict=False))
             info = meta.get(incident_id, {})
             if doc_scores:
                 total += DOC_WEIGHT * doc_scores.get(incident_id, 0.0)
-            if TITLE_WEIGHT and reading.terms:
-                title = info.get("title", "")
-                total += (
-                    TITLE_WEIGHT * len(match_spans_terms(title, reading.terms)) / len(reading.terms)
-                )
+            if title_weight and reading.terms:
+                found = match_spans_terms(info.get("title", ""), reading.terms)
+                total += title_weight * len(found) / len(reading.terms)
             cats = set(filter(None, (info.get("categories") or "").split(";")))
             if reading.categories and cats.intersection(reading.categories):
                 total *= 1.0 + CATEGORY_BOOST
             names = {s.lower() for s in (info.get("systems") or "").split(";") if s}
             if reading.systems and names.intersection(s.lower() for s in reading.systems):
                 total *= 1.0 + SYSTEM_BOOST
-            ranked.append((total, incident_id))
-        ranked.sort(key=lambda x: (-x[0], x[1]))
+            scores[incident_id] = total
+        return scores, per_incident
+
+    def _hits(
+        self,
+        scores: dict[str, float],
+        evidence: dict[str, list[tuple[float, dict[str, Any]]]],
+        k: int,
+    ) -> list[Hit]:
+        """The top ``k`` incidents as Hits, each with its best sentences as evidence."""
+        ranked = sorted(scores.items(), key=lambda x: (-x[1], x[0]))[:k]
+        meta = self.kb.incident_meta(i for i, _ in ranked)
         hits = []
-        for total, incident_id in ranked[:k]:
+        for incident_id, total in ranked:
             info = meta.get(incident_id, {})
-            scored = per_incident[incident_id]
-            best = scored[0][0]
-            evidence = tuple(
-                Evidence(
-                    text=row["text"],
-                    section=row["role"],
-                    start=row["start"],
-                    end=row["end"],
-                    score=s,
-                    heading=row["heading"],
-                )
-                for s, row in scored[:3]
-                if s >= 0.6 * best
-            )
+            scored = evidence.get(incident_id) or []
+            best = scored[0][0] if scored else 0.0
             hits.append(
                 Hit(
                     incident_id=incident_id,
                     source=info.get("source", ""),
                     title=info.get("title", ""),
                     score=total,
-                    evidence=evidence,
+                    evidence=tuple(
+                        Evidence(
+                            text=row["text"],
+                            section=row["role"],
+                            start=row["start"],
+                            end=row["end"],
+                            score=s,
+                            heading=row["heading"],
+                        )
+                        for s, row in scored[:3]
+                        if s >= 0.6 * best
+                    ),
                     organization=info.get("organization", ""),
                     date=info.get("date", ""),
                     categories=tuple(filter(None, (info.get("categories") or "").split(";"))),

@@ -125,3 +125,11 @@ def test_technical_acronyms_are_not_organisations(nlp):
         "We restarted KIAM and the IP allocation recovered. KIAM is now monitored."
     )
     assert _inline(nlp, text, fmt="text").organization == ""
+
+
+@pytest.mark.models
+def test_duration_from_text_when_the_timeline_has_no_end(seeds, nlp):
+    assert seeds["002"].duration_minutes == 480.0  # "from approximately 20:40 pm UTC to 04:40"
+    assert seeds["003"].duration_minutes == 619.0  # "between the hours of 1:10 a.m. ... 11:29"
+    text = "The outage lasted 2 hours and 5 minutes and affected all users."
+    assert _inline(nlp, text, fmt="text").duration_minutes == 125.0

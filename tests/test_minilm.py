@@ -84,6 +84,7 @@ def test_batching_and_order_do_not_change_vectors(numpy_encoder):
     assert numpy_encoder.encode([]).shape == (0, 384)
 
 
+@pytest.mark.models
 def test_query_embedder_for_search_does_not_import_torch():
     code = (
         "import sys\n"

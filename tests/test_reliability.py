@@ -321,6 +321,22 @@ def test_cli_json_report_counts(tmp_path, cli_fake_embedder):
     assert data["outcomes"][0]["detail"] == "empty file"
 
 
+def test_cli_max_chars_sets_the_length_limit(tmp_path, cli_fake_embedder):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "long.md").write_text(GOOD_TEXT * 8, encoding="utf-8")  # about 3,000 characters
+    (docs / "short.md").write_text(GOOD_TEXT, encoding="utf-8")
+    index = str(tmp_path / "ix")
+    res = cli_fake_embedder.invoke(
+        cli, ["ingest", str(docs), "--index", index, "--max-chars", "1000"]
+    )
+    assert res.exit_code == 0, res.output
+    assert f"skipped: {docs / 'long.md'}: text too long to analyse" in res.stderr
+    assert "> 1,000" in res.stderr
+    res = cli_fake_embedder.invoke(cli, ["ingest", str(docs), "--index", index])
+    assert "1 added" in res.stdout and "1 unchanged" in res.stdout
+
+
 # ---------------------------------------------------------------------------------------------
 # Idempotent, incremental ingest
 # ---------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["Analysis", "analyze", "analyze_many", "split_block"]
 
 SHORT_UNIT_CHARS = 300  # a list item or table row up to this length stays one sentence
-MAX_PIECE_CHARS = 100_000  # longer blocks are cut (at line or sentence ends) before spaCy
+MAX_PIECE_CHARS = 10_000  # longer blocks are cut (at line or sentence ends) before spaCy
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 _LEADING_MARKER = re.compile(r"^(\s|[-*•+‣◦▪–]\s|\d{1,3}[.)]\s|[|>]\s?)+")
 

@@ -515,6 +515,51 @@ def summarize(
     return tuple(view.text for _, _, view in sorted(top, key=lambda item: item[1]))
 
 
+_CLOCK_AT = r"(\d{1,2}):(\d{2})\s*(a\.?m\.?|p\.?m\.?)?"
+CLOCK_RANGE = re.compile(
+    r"\b(?:from|between)\s+(?:the hours of\s+)?(?:approximately\s+|about\s+|around\s+|~)?"
+    + _CLOCK_AT
+    + r"[^\d]{0,12}?\s+(?:to|and|until|till|-)\s+(?:approximately\s+|about\s+)?"
+    + _CLOCK_AT,
+    re.IGNORECASE,
+)
+LASTED = re.compile(
+    r"\b(?:lasted|lasting|for a total of|total (?:impact )?duration[:*\s]*|outage of|downtime of)"
+    r"\s*(?:about|approximately|around|roughly|nearly|~)?\s*"
+    r"(?:(\d+(?:\.\d+)?)\s*(?:hours?|hrs?|h)\b)?\s*(?:and\s*)?"
+    r"(?:(\d+)\s*(?:minutes?|mins?|m)\b)?",
+    re.IGNORECASE,
+)
+
+
+def _minutes_of_day(hour: str, minute: str, ampm: str | None) -> int:
+    h = int(hour) % 24
+    if ampm and ampm.lower().startswith("p") and h < 12:
+        h += 12
+    if ampm and ampm.lower().startswith("a") and h == 12:
+        h = 0
+    return h * 60 + int(minute)
+
+
+def duration_from_text(views: list[SentenceView]) -> float | None:
+    """Overall duration in minutes when the text states it ("lasted 2 hours", "from 20:40 to
+    04:40 UTC"), for reports whose timeline gives no start and end; None otherwise."""
+    for view in views:
+        if not set(view.sentence.roles) & {"impact", "timeline"}:
+            continue
+        text = view.text
+        lasted = LASTED.search(text)
+        if lasted and (lasted.group(1) or lasted.group(2)):
+            hours = float(lasted.group(1) or 0)
+            return round(hours * 60 + int(lasted.group(2) or 0), 1)
+        span = CLOCK_RANGE.search(text)
+        if span:
+            start = _minutes_of_day(*span.group(1, 2, 3))
+            end = _minutes_of_day(*span.group(4, 5, 6))
+            return float((end - start) % (24 * 60)) or None
+    return None
+
+
 def extract_metadata(
     document: Document, sections: tuple[Section, ...], views: list[SentenceView]
 ) -> Metadata:
@@ -533,4 +578,5 @@ def extract_metadata(
         published=published,
         date_note=note,
         summary=summarize(sections, views),
+        duration_minutes=duration_from_text(views),
     )
