@@ -28,7 +28,7 @@ import numpy as np
 
 from .embed import Embedder, load_embedder
 from .errors import IndexVersionMismatch, NothingToIngest
-from .records import CategoryScore, Cause, Document, Incident, Section
+from .records import CategoryScore, Document, Incident, Section
 from .store import IndexWriter, crash_point
 
 ProgressFn = Callable[[str, int, int], None]
@@ -110,18 +110,68 @@ def make_incident_id(source: str) -> str:
 
 
 class Extractor:
-    """The model-bearing part of ingest: spaCy extraction plus taxonomy classification."""
+    """The model-bearing part of ingest: spaCy extraction, embedding and taxonomy labels.
+
+    A chunk of documents is analysed with one ``nlp.pipe``, all its sentences are embedded
+    in one call, and the taxonomy then labels causes, actions and impacts from those same
+    sentence vectors (the mean of the sentences an item spans), one batched call per axis:
+    no text is embedded twice.
+    """
 
     def __init__(self, embedder: Embedder, nlp: Any = None) -> None:
         from .nlp import load_nlp
         from .taxonomy import CauseClassifier, Taxonomy
 
+        self.embedder = embedder
         self.nlp = nlp if nlp is not None else load_nlp()
         self.taxonomy = Taxonomy.load()
         self.classifier = CauseClassifier(self.taxonomy, embedder)
 
     def incidents(self, docs: Sequence[Document]) -> Iterator[Incident | Exception]:
-        """One Incident per document (or the exception that document raised), in order."""
+        """One labelled Incident per document (or the exception it raised), in order."""
+        for result in self.incidents_with_vectors(docs):
+            yield result if isinstance(result, Exception) else result[0]
+
+    def incidents_with_vectors(
+        self,
+        docs: Sequence[Document],
+        *,
+        batch_size: int = 64,
+        timings: dict[str, float] | None = None,
+    ) -> list[tuple[Incident, np.ndarray] | Exception]:
+        """Labelled incidents with their sentence vectors (or exceptions), in order."""
+        timings = timings if timings is not None else {}
+        t = time.perf_counter()
+        results = list(self._unlabelled(docs))
+        timings["extract"] = timings.get("extract", 0.0) + time.perf_counter() - t
+        good = [r for r in results if isinstance(r, Incident)]
+        t = time.perf_counter()
+        texts = [s.text for inc in good for s in inc.sentences]
+        matrix = (
+            self.embedder.encode(texts, batch_size=batch_size)
+            if texts
+            else np.zeros((0, self.embedder.dim), dtype=np.float32)
+        )
+        timings["embed"] = timings.get("embed", 0.0) + time.perf_counter() - t
+        t = time.perf_counter()
+        per_doc, offset = [], 0
+        for inc in good:
+            per_doc.append(matrix[offset : offset + len(inc.sentences)])
+            offset += len(inc.sentences)
+        labelled = self._label_all(good, per_doc)
+        timings["classify"] = timings.get("classify", 0.0) + time.perf_counter() - t
+        it = iter(zip(labelled, per_doc, strict=True))
+        out: list[tuple[Incident, np.ndarray] | Exception] = []
+        for r in results:
+            if isinstance(r, Exception):
+                out.append(r)
+                continue
+            inc, vecs = next(it)
+            out.append(inc if isinstance(inc, Exception) else (inc, vecs))
+        return out
+
+    def _unlabelled(self, docs: Sequence[Document]) -> Iterator[Incident | Exception]:
+        """One Incident per document without taxonomy labels (or the exception raised)."""
         from .extract import analyze, analyze_many
         from .sections import split_sections
 
@@ -156,14 +206,6 @@ class Extractor:
                 yield exc
 
     def _incident(self, doc: Document, sections: tuple[Section, ...], a: Any) -> Incident:
-        causes = self._classify_causes(a.causes)
-        from .taxonomy import rollup
-
-        mitigations = self._axis_rollup(
-            "mitigation",
-            [x.text for x in a.actions] + [e.text for e in a.timeline if e.kind == "mitigation"],
-        )
-        impact_kinds = self._axis_rollup("impact", [x.text for x in a.impacts])
         title = a.title or doc.title_hint or Path(doc.path).stem
         return Incident(
             incident_id=make_incident_id(doc.path),
@@ -180,33 +222,96 @@ class Extractor:
             duration_minutes=a.duration_minutes,
             sections=sections,
             sentences=tuple(a.sentences),
-            causes=causes,
+            causes=tuple(a.causes),
             timeline=tuple(a.timeline),
             actions=tuple(a.actions),
             impacts=tuple(a.impacts),
             systems=tuple(a.systems),
             metrics=dict(a.metrics or {}),
-            categories=rollup([c.categories for c in causes]),
-            mitigations=mitigations,
-            impact_kinds=impact_kinds,
         )
 
-    def _classify_causes(self, causes: Sequence[Cause]) -> tuple[Cause, ...]:
-        if not causes:
-            return ()
-        labels = self.classifier.classify([c.text for c in causes])
-        return tuple(
-            replace(c, categories=tuple(lab)) for c, lab in zip(causes, labels, strict=True)
-        )
+    def _label_all(
+        self, incidents: list[Incident], vectors: list[np.ndarray]
+    ) -> list[Incident | Exception]:
+        """Taxonomy labels for a chunk, one batched call per axis; per incident on failure."""
+        try:
+            return list(self._label(incidents, vectors))
+        except Exception:
+            out: list[Incident | Exception] = []
+            for inc, vecs in zip(incidents, vectors, strict=True):
+                try:
+                    out.extend(self._label([inc], [vecs]))
+                except Exception as exc:
+                    out.append(exc)
+            return out
 
-    def _axis_rollup(self, axis: str, texts: list[str]) -> tuple[CategoryScore, ...]:
+    def _label(self, incidents: list[Incident], vectors: list[np.ndarray]) -> list[Incident]:
         from .taxonomy import rollup
 
-        texts = [t for t in texts if t.strip()]
-        if not texts:
-            return ()
-        scores = self.classifier.classify(texts, axis=axis)
-        return tuple(cs for cs in rollup(scores) if cs.category_id != "unknown")
+        axes: dict[str, list[tuple[int, Any]]] = {"cause": [], "mitigation": [], "impact": []}
+        for i, inc in enumerate(incidents):
+            axes["cause"] += [(i, c) for c in inc.causes]
+            mitigating = [*inc.actions, *(e for e in inc.timeline if e.kind == "mitigation")]
+            axes["mitigation"] += [(i, x) for x in mitigating if x.text.strip()]
+            axes["impact"] += [(i, x) for x in inc.impacts if x.text.strip()]
+        labels: dict[str, list[tuple[CategoryScore, ...]]] = {}
+        for axis, members in axes.items():
+            if not members:
+                labels[axis] = []
+                continue
+            spans = [span_vector(incidents[i], vectors[i], m.start, m.end) for i, m in members]
+            missing = [j for j, v in enumerate(spans) if v is None]
+            if missing:  # an item outside every sentence: embed its own text
+                fresh = self.embedder.encode([members[j][1].text for j in missing])
+                for j, v in zip(missing, fresh, strict=True):
+                    spans[j] = v
+            matrix = np.stack(spans).astype(np.float32)
+            labels[axis] = self.classifier.classify(
+                [m.text for _, m in members], axis=axis, vectors=matrix
+            )
+        out = []
+        for i, inc in enumerate(incidents):
+            causes = tuple(
+                replace(c, categories=tuple(lab))
+                for (j, c), lab in zip(axes["cause"], labels["cause"], strict=True)
+                if j == i
+            )
+            mit = [
+                lab
+                for (j, _), lab in zip(axes["mitigation"], labels["mitigation"], strict=True)
+                if j == i
+            ]
+            imp = [
+                lab for (j, _), lab in zip(axes["impact"], labels["impact"], strict=True) if j == i
+            ]
+            out.append(
+                replace(
+                    inc,
+                    causes=causes,
+                    categories=rollup([c.categories for c in causes]),
+                    mitigations=_known(rollup(mit)) if mit else (),
+                    impact_kinds=_known(rollup(imp)) if imp else (),
+                )
+            )
+        return out
+
+
+def _known(scores: Sequence[CategoryScore]) -> tuple[CategoryScore, ...]:
+    return tuple(cs for cs in scores if cs.category_id != "unknown")
+
+
+def span_vector(incident: Incident, vectors: np.ndarray, start: int, end: int) -> Any:
+    """Unit mean vector of the sentences overlapping [start, end), or None if none does."""
+    rows = [
+        j
+        for j, s in enumerate(incident.sentences)
+        if s.start < end and s.end > start and j < len(vectors)
+    ]
+    if not rows:
+        return None
+    mean = np.asarray(vectors[rows], dtype=np.float32).mean(axis=0)
+    norm = float(np.linalg.norm(mean)) or 1.0
+    return mean / norm
 
 
 def _tqdm(total: int, desc: str, enabled: bool) -> Any:
@@ -253,7 +358,13 @@ def ingest_paths(
     from .read import ReadError, discover_files, read_document
 
     t0 = time.perf_counter()
-    timings: dict[str, float] = {"read": 0.0, "extract": 0.0, "embed": 0.0, "write": 0.0}
+    timings: dict[str, float] = {
+        "read": 0.0,
+        "extract": 0.0,
+        "embed": 0.0,
+        "classify": 0.0,
+        "write": 0.0,
+    }
     files, skipped = discover_files([str(p) for p in paths])
     outcomes: list[FileOutcome] = [FileOutcome(s, "skipped", r) for s, r in skipped]
     if not files and not prune:
@@ -292,21 +403,10 @@ def ingest_paths(
                 return
             if extractor is None:
                 extractor = Extractor(embedder, nlp)
-            t = time.perf_counter()
-            results = list(extractor.incidents(pending))
-            timings["extract"] += time.perf_counter() - t
-            good = [r for r in results if isinstance(r, Incident)]
-            t = time.perf_counter()
-            texts = [s.text for inc in good for s in inc.sentences]
-            matrix = (
-                embedder.encode(texts, batch_size=batch_size)
-                if texts
-                else np.zeros((0, embedder.dim), dtype=np.float32)
+            results = extractor.incidents_with_vectors(
+                pending, batch_size=batch_size, timings=timings
             )
-            timings["embed"] += time.perf_counter() - t
-            sentences_embedded += len(texts)
             t = time.perf_counter()
-            offset = 0
             for written, (doc, result) in enumerate(zip(pending, results, strict=True)):
                 if written == 1:
                     crash_point("mid-chunk")
@@ -315,11 +415,11 @@ def ingest_paths(
                     outcomes.append(FileOutcome(doc.path, "skipped", reason))
                     _drop_duplicates_of(doc, writer, outcomes)
                     continue
-                n = len(result.sentences)
-                writer.add_incident(result, matrix[offset : offset + n])
-                offset += n
+                incident, sentence_vectors = result
+                writer.add_incident(incident, sentence_vectors)
+                sentences_embedded += len(incident.sentences)
                 status = "updated" if doc.path in known else "added"
-                outcomes.append(FileOutcome(doc.path, status, "", result.incident_id))
+                outcomes.append(FileOutcome(doc.path, status, "", incident.incident_id))
             timings["write"] += time.perf_counter() - t
             pending.clear()
 

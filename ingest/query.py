@@ -7,6 +7,7 @@ taxonomy categories and system names so search can boost or filter on them.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -116,15 +117,28 @@ def fts_expression(terms: Iterable[str]) -> str:
     return " OR ".join(quoted)
 
 
+@functools.cache
+def _phrase_regex(phrase: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![\w-])" + re.escape(phrase.lower()) + r"(?![\w-])")
+
+
+@functools.cache
+def _cue_regex(pattern: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(r"\b(?:" + pattern + r")\b", re.I)
+    except re.error:
+        return None
+
+
 def _phrase_found(phrase: str, text: str) -> bool:
-    return re.search(r"(?<![\w-])" + re.escape(phrase.lower()) + r"(?![\w-])", text) is not None
+    """Whole-word occurrence of a plain phrase (compiled once per phrase)."""
+    return _phrase_regex(phrase).search(text) is not None
 
 
 def _pattern_found(pattern: str, text: str) -> bool:
-    try:
-        return re.search(r"\b(?:" + pattern + r")\b", text, re.I) is not None
-    except re.error:
-        return False
+    """Whole-word match of a taxonomy cue regex (compiled once; a bad regex never matches)."""
+    regex = _cue_regex(pattern)
+    return regex is not None and regex.search(text) is not None
 
 
 def read_query(
