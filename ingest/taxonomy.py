@@ -246,6 +246,10 @@ class CategoryFeatures:
     margin: np.ndarray  # (n_texts, n_categories)
 
 
+# Embedded prototypes per (embedding model, prototype texts): computed once per process.
+_PROTOTYPE_CACHE: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+
+
 class CauseClassifier:
     """Multi-label classifier of sentences into the categories of one taxonomy axis."""
 
@@ -270,8 +274,10 @@ class CauseClassifier:
             for index, category in enumerate(categories):
                 texts.extend(category.prototypes)
                 owner.extend([index] * len(category.prototypes))
-            vectors = np.asarray(self.embedder.encode(texts), dtype=np.float32)
-            self._prototypes[axis] = (vectors, np.asarray(owner))
+            key = (self.embedder.name, tuple(texts))
+            if key not in _PROTOTYPE_CACHE:  # shared by classifiers across ingests
+                _PROTOTYPE_CACHE[key] = np.asarray(self.embedder.encode(texts), dtype=np.float32)
+            self._prototypes[axis] = (_PROTOTYPE_CACHE[key], np.asarray(owner))
         return self._prototypes[axis]
 
     def features(

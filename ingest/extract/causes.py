@@ -24,6 +24,8 @@ from .roles import (
     SentenceView,
     cause_score,
     heading_scores,
+    item_form,
+    list_runs,
     normalize_quotes,
 )
 
@@ -168,12 +170,12 @@ def _timeline_entry(view: SentenceView) -> bool:
     That is a sentence of a timeline section whose primary role is timeline, or a table row
     or list item that opens with a date or clock time ("2019-12-04 00:30 | ...").
     """
+    listed = view.sentence.block_kind in ("table_row", "list_item")
+    if listed and _LEADING_CLOCK.match(view.text):
+        return True
     if view.sentence.role != "timeline":
         return False
-    if heading_scores(view.heading).get("timeline", 0.0) >= 3.0:
-        return True
-    listed = view.sentence.block_kind in ("table_row", "list_item")
-    return listed and bool(_LEADING_CLOCK.match(view.text))
+    return heading_scores(view.heading).get("timeline", 0.0) >= 3.0
 
 
 def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
@@ -184,11 +186,16 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
     """
     causes: list[Cause] = []
     has_cause_section = any(_under_cause_heading(view) for view in views)
+    factors, after_timeline = ([], False) if has_cause_section else factor_list(views, text)
+    if factors and after_timeline:
+        # The list of findings after the timeline stands for the cause section.
+        return tuple(_factor_causes(text, views, factors))
+    listed = {i for item in factors for i in item}
     i = 0
     while i < len(views):
         view = views[i]
         under_heading = _under_cause_heading(view)
-        if has_cause_section and not under_heading:
+        if (has_cause_section and not under_heading) or i in listed:
             i += 1
             continue
         if _timeline_entry(view) or not (
@@ -222,7 +229,64 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
         )
         causes.append(Cause(text=text[start:end], start=start, end=end, kind=kind, sentence=first))
         i = last + 1
+    if factors:
+        causes.extend(_factor_causes(text, views, factors))
+        causes.sort(key=lambda cause: cause.start)
     return tuple(causes)
+
+
+def _item_forms(views: list[SentenceView], run: list[list[int]]) -> list[str]:
+    return [item_form(views[item[0]].text, views[item[0]].span) for item in run]
+
+
+def timeline_end(views: list[SentenceView], runs: list[list[list[int]]]) -> int:
+    """Index of the last sentence of the last dated list (a timeline table), or -1."""
+    end = -1
+    for run in runs:
+        forms = _item_forms(views, run)
+        if forms.count("dated") >= 2 and 2 * forms.count("dated") >= len(forms):
+            end = run[-1][-1]
+    return end
+
+
+def factor_list(views: list[SentenceView], text: str) -> tuple[list[list[int]], bool]:
+    """The list of contributing factors of a report without cause headings, if it has one.
+
+    That is the first list of at least two items that are mostly findings or states (not
+    imperatives, plans, dated events, fields or names) and that comes after the timeline;
+    without a timeline, the first such list of which at least one item states a cause.
+    Returns the list's items (sentence indices per item) and whether it follows a timeline.
+    """
+    runs = list_runs(views, text)
+    end = timeline_end(views, runs)
+    for run in runs:
+        if len(run) < 2 or run[0][0] <= end:
+            continue
+        if heading_scores(views[run[0][0]].heading):
+            continue  # under a heading with a role of its own (actions, impact, ...)
+        forms = _item_forms(views, run)
+        statements = forms.count("statement")
+        if statements < 2 or 3 * statements < 2 * len(forms):
+            continue
+        if end >= 0:
+            return run, True
+        if any(is_causal(views[i]) for item in run for i in item):
+            return run, False
+    return [], False
+
+
+def _factor_causes(
+    text: str, views: list[SentenceView], items: list[list[int]]
+) -> list[Cause]:
+    """One contributing cause per item of a factor list (nested items included)."""
+    causes = []
+    for item in items:
+        first, last = views[item[0]], views[item[-1]]
+        start, end = first.sentence.start, last.sentence.end
+        body = text[start:end]
+        kind = "root_cause" if ROOT.search(normalize_quotes(body).lower()) else "contributing"
+        causes.append(Cause(text=body, start=start, end=end, kind=kind, sentence=item[0]))
+    return causes
 
 
 def _not_rejected(view: SentenceView) -> bool:

@@ -466,3 +466,126 @@ def _rank(scores: dict[str, float]) -> tuple[str, ...]:
     ranked = sorted(ROLE_ORDER, key=lambda role: (-scores[role], ROLE_ORDER.index(role)))
     roles = tuple(role for role in ranked if scores[role] >= MIN_SCORE)
     return roles or ("other",)
+
+
+# --- lists without headings ----------------------------------------------------------------
+
+_BLANK_LINE = re.compile(r"\n[ \t>]*\n")
+_LEADING_DATE = re.compile(
+    r"^\W*~?(\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}|\d{1,2}/\d{1,2}(/\d{2,4})?\b|\d{1,2}\s?(am|pm)\b)",
+    re.IGNORECASE,
+)
+# "Category: Kubernetes", "Time to detection: 5 minutes": a field of the report, not a finding.
+_FIELD = re.compile(r"^\W*[A-Z][\w /&()-]{0,40}:\s*\S[^.!?]{0,40}$")
+# "EC, MM, WC, AN", "Jane Doe, John Smith": who took part.
+_NAMES = re.compile(
+    r"^\W*([A-Z]{2,4}|[A-Z][a-z]+(?: [A-Z][a-z]+){0,2})(\s*(,|and|&)\s*"
+    r"([A-Z]{2,4}|[A-Z][a-z]+(?: [A-Z][a-z]+){0,2}))*\W*$"
+)
+_MODAL = re.compile(
+    r"\b(should|must|needs? to|ought to|will|shall|has to|have to)\b|\bwe ?(need|want)\b|"
+    r"^\W*(better|improved?|more|increased?|additional|automatic|automated|proper|clearer|"
+    r"dedicated|stricter|regular)\b",
+    re.IGNORECASE,
+)
+# Wording of a report line that has happened: past tense or a state ("... is too high").
+_STATEMENT = re.compile(
+    r"\b(was|were|is|are|has|had|have|did|does|do|didn't|doesn't|don't|wasn't|weren't|isn't|"
+    r"aren't|can|could|poses?|depends?|[a-z]{3,}ed|too)\b",
+    re.IGNORECASE,
+)
+
+
+# "Test clusters does not validate ...": a noun that looks like a verb, then its subject's verb.
+_SUBJECT_FIRST = re.compile(
+    r"^\W*(?!(ensure|make|verify|check|validate|confirm|document|note|decide|determine)\b)"
+    r"[A-Za-z]+ [\w'-]+ (does|do|did|is|are|was|were|doesn't|don't|didn't|isn't|aren't|"
+    r"wasn't|weren't|has|had)\b",
+    re.IGNORECASE,
+)
+
+
+def item_form(text: str, span: Span | None = None) -> str:
+    """What a list item or table row is by its form alone.
+
+    ``dated`` (opens with a date or clock time: a timeline entry), ``field`` ("Category:
+    Kubernetes"), ``names`` (an attendee list), ``action`` (an imperative, "should"/"will"/
+    "need to", or "Better monitoring of X"), otherwise ``statement`` (a finding or a state,
+    the form contributing factors and lessons take).
+    """
+    stripped = normalize_quotes(text).strip()
+    if _LEADING_DATE.match(stripped):
+        return "dated"
+    if _NAMES.match(stripped):
+        return "names"
+    if _FIELD.match(stripped) and not is_imperative(stripped):
+        return "field"
+    if stripped.endswith("?") or _SUBJECT_FIRST.match(stripped):
+        return "statement"
+    if is_imperative(stripped, span):
+        return "action"
+    lowered = stripped.lower()
+    if _MODAL.search(lowered) or ACTION_CUES.search(lowered):
+        return "action"
+    return "statement"
+
+
+def list_runs(views: list[SentenceView], text: str) -> list[list[list[int]]]:
+    """Lists of the document as runs of items, each item the indices of its sentences.
+
+    A run is made of consecutive list items (or table rows) of one section; it ends at any
+    other block, and at a blank line when the list so far was tight (a heading that was
+    removed leaves two lists separated by a blank line only). A nested item (indented deeper
+    than the run's first item) belongs to the item above it.
+    """
+    runs: list[list[list[int]]] = []
+    current: list[list[int]] = []
+    loose = False
+    base_indent = 0
+    previous: SentenceView | None = None
+    for i, view in enumerate(views):
+        kind = view.sentence.block_kind
+        listed = kind in ("list_item", "table_row")
+        if previous is not None and view.block == previous.block and current:
+            current[-1].append(i)
+            previous = view
+            continue
+        indent = _indent(text, view.block_start)
+        same_list = (
+            listed
+            and previous is not None
+            and current
+            and previous.sentence.block_kind == kind
+            and previous.sentence.section == view.sentence.section
+            and view.block - previous.block <= 1
+        )
+        if same_list:
+            assert previous is not None
+            gap = text[previous.block_end : view.block_start]
+            blank = bool(_BLANK_LINE.search(gap))
+            if len(current) == 1 and blank:
+                loose = True
+            if blank and not loose and indent <= base_indent:
+                same_list = False
+        if same_list:
+            if kind == "list_item" and indent > base_indent:
+                current[-1].append(i)  # a nested item belongs to its parent
+            else:
+                current.append([i])
+        else:
+            if current:
+                runs.append(current)
+            current = [[i]] if listed else []
+            loose = False
+            base_indent = indent
+        previous = view
+    if current:
+        runs.append(current)
+    return runs
+
+
+def _indent(text: str, position: int) -> int:
+    """Columns of white space before the list marker of the line holding ``position``."""
+    line_start = text.rfind("\n", 0, position) + 1
+    line = text[line_start:position]
+    return len(line) - len(line.lstrip(" \t>"))
