@@ -74,6 +74,24 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("lexical", "lexical"),
     Variant("dense", "dense"),
     Variant("hybrid", "hybrid"),
+    # The textbook baselines: sentence BM25 alone and sentence embeddings alone, without
+    # query-understanding boosts, the title match (lexical) or the incident centroid (dense).
+    Variant(
+        "bm25-only",
+        "lexical",
+        (
+            ("ROLE_BOOST", 0.0),
+            ("CATEGORY_BOOST", 0.0),
+            ("SYSTEM_BOOST", 0.0),
+            ("TITLE_WEIGHT", 0.0),
+        ),
+    ),
+    Variant(
+        "embeddings-only",
+        "dense",
+        (("ROLE_BOOST", 0.0), ("CATEGORY_BOOST", 0.0), ("SYSTEM_BOOST", 0.0), ("DOC_WEIGHT", 0.0)),
+    ),
+    Variant("rrf", "rrf"),
     # Hybrid as plain rank fusion: intent/category/system boosts switched off.
     Variant(
         "hybrid-noboost",

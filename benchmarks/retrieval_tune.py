@@ -23,17 +23,16 @@ from retrieval_metrics import query_metrics  # noqa: E402
 import ingest.search as search  # noqa: E402
 from ingest.embed import load_embedder  # noqa: E402
 
-# First pass (108 settings): DENSE_WEIGHT 0.4-0.6, ROLE_BOOST 0-1, DOC_WEIGHT 0-0.6,
-# TITLE_WEIGHT 0-0.3, two AGG_WEIGHTS; the best sat at the upper edges, so this second
-# pass extended those axes around it (best: 0.6, 1.0, 0.6, 0.3, (1, .35, .15)). This third
-# pass compared fusing sentence scores with fusing each side's incident scores (incident-level
-# fusion scored dev nDCG@10 0.720 at best vs 0.737, so it was dropped) and re-checks the rest.
+# Passes so far (dev only): (1) 108 settings over DENSE_WEIGHT 0.4-0.6, ROLE_BOOST 0-1,
+# DOC_WEIGHT 0-0.6, TITLE_WEIGHT 0-0.3 and two AGG_WEIGHTS; (2) the upper edges extended;
+# (3) fusing each side's incident scores instead of sentence scores (worse: dropped).
+# This pass, on an index rebuilt with the current extraction, re-checks the query boosts.
 GRID = {
-    "DENSE_WEIGHT": (0.4, 0.5, 0.6),
+    "DENSE_WEIGHT": (0.5, 0.6),
     "ROLE_BOOST": (0.3, 1.0),
-    "DOC_WEIGHT": (0.6,),
-    "TITLE_WEIGHT": (0.3,),
-    "AGG_WEIGHTS": ((1.0, 0.35, 0.15),),
+    "CATEGORY_BOOST": (0.0, 0.25, 0.5),
+    "SYSTEM_BOOST": (0.0, 0.3),
+    "DOC_WEIGHT": (0.3, 0.6),
 }
 
 

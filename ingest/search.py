@@ -33,10 +33,10 @@ SECTIONS = ("any", "cause", "timeline", "action", "impact")
 # benchmarks/retrieval_tune.py (the held-out split is never used for tuning); figures in
 # benchmarks/RESULTS.md.
 RRF_K = 60
-DENSE_WEIGHT = 0.6  # hybrid = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical (normalised)
+DENSE_WEIGHT = 0.5  # hybrid = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical (normalised)
 ROLE_BOOST = 1.0  # a sentence in the role the query asks for counts (1 + ROLE_BOOST) times
-CATEGORY_BOOST = 0.5  # an incident in a category the query names
-SYSTEM_BOOST = 0.3  # an incident involving a system the query names
+CATEGORY_BOOST = 0.25  # an incident in a category the query names
+SYSTEM_BOOST = 0.0  # an incident involving a system the query names
 AGG_WEIGHTS = (1.0, 0.35, 0.15)  # best, second, third sentence of an incident
 CANDIDATES = 300
 DOC_WEIGHT = 0.6  # weight of the incident-level dense signal (query vs. incident centroid)

@@ -25,6 +25,8 @@ from .roles import (
     SentenceView,
     heading_scores,
     is_imperative,
+    item_form,
+    list_runs,
     normalize_quotes,
 )
 
@@ -251,6 +253,52 @@ def _make_action(text: str, start: int, end: int, sentence: int, heading: str = 
     )
 
 
+def action_lists(views: list[SentenceView], text: str) -> list[tuple[list[list[int]], bool]]:
+    """The lists of the document cut where the form of their items changes, and for each
+    piece (sentence indices per item) whether it is a list of actions.
+
+    A list whose heading was removed can run into the next one ("Lessons learned" into
+    "Action items"), so a list is cut into pieces of items of one form: imperatives and
+    plans, or statements; fields ("Category: X") and names stand alone. A lone item of the
+    other form inside a piece stays with it. A piece of two or more imperatives or plans is
+    a list of actions.
+    """
+    result: list[tuple[list[list[int]], bool]] = []
+    for run in list_runs(views, text):
+        forms = [item_form(views[item[0]].text, views[item[0]].span) for item in run]
+        kinds = ["action" if form == "action" else form for form in forms]
+        kinds = ["statement" if kind == "dated" else kind for kind in kinds]
+        # A lone item between two of the other form takes their form.
+        for k in range(len(kinds)):
+            before = kinds[k - 1] if k > 0 else None
+            after = kinds[k + 1] if k + 1 < len(kinds) else None
+            if (
+                kinds[k] in ("action", "statement")
+                and before == after
+                and before
+                not in (
+                    None,
+                    kinds[k],
+                    "field",
+                    "names",
+                )
+            ):
+                kinds[k] = before
+        if len(run) < 2:
+            continue  # a lone item is judged by its own wording
+        timeline = "dated" in forms  # none of a timeline's pieces is a list of actions
+        piece: list[list[int]] = []
+        piece_kind = ""
+        for item, kind in zip(run, kinds, strict=True):
+            if piece and kind != piece_kind:
+                result.append((piece, not timeline and piece_kind == "action" and len(piece) > 1))
+                piece = []
+            piece.append(item)
+            piece_kind = kind
+        result.append((piece, not timeline and piece_kind == "action" and len(piece) > 1))
+    return result
+
+
 def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
     """Action items of one document, one per list item / table row / committing sentence.
 
@@ -258,6 +306,13 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
     """
     actions: list[Action] = []
     has_action_section = any(_is_action_section(view) for view in views)
+    # Without action headings, a list is a list of actions when most of its items are
+    # imperatives or plans; items of other lists (findings, lessons, names) are not actions.
+    action_items: dict[int, bool] = {}
+    if not has_action_section:
+        for run, is_action_list in action_lists(views, text):
+            for item in run:
+                action_items[item[0]] = is_action_list
     i = 0
     while i < len(views):
         view = views[i]
@@ -273,6 +328,20 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
                 j += 1
             item = views[i:j]
             body = text[item[0].sentence.start : item[-1].sentence.end]
+            if i in action_items:
+                if action_items[i]:
+                    action = _make_action(
+                        text,
+                        view.sentence.start,
+                        item[-1].sentence.end,
+                        view.sentence.index,
+                        view.heading,
+                    )
+                    if action.status == "unknown":
+                        action = replace(action, status="planned")  # a listed item to do
+                    actions.append(action)
+                i = j
+                continue
             if (
                 in_section
                 or any(v.sentence.role == "action" for v in item)

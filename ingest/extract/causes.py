@@ -161,6 +161,7 @@ def _under_cause_heading(view: SentenceView) -> bool:
     return heading_scores(view.heading).get("cause", 0.0) >= 3.0
 
 
+_CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}\s?[ap]\.?m\b", re.IGNORECASE)
 _LEADING_CLOCK = re.compile(r"^\W*~?(\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}|\*\*\d{1,2}:\d{2})")
 
 
@@ -171,7 +172,7 @@ def _timeline_entry(view: SentenceView) -> bool:
     or list item that opens with a date or clock time ("2019-12-04 00:30 | ...").
     """
     listed = view.sentence.block_kind in ("table_row", "list_item")
-    if listed and _LEADING_CLOCK.match(view.text):
+    if listed and (_LEADING_CLOCK.match(view.text) or item_form(view.text) == "dated"):
         return True
     if view.sentence.role != "timeline":
         return False
@@ -186,20 +187,27 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
     """
     causes: list[Cause] = []
     has_cause_section = any(_under_cause_heading(view) for view in views)
-    factors, after_timeline = ([], False) if has_cause_section else factor_list(views, text)
-    if factors and after_timeline:
-        # The list of findings after the timeline stands for the cause section.
-        return tuple(_factor_causes(text, views, factors))
+    factors: list[list[int]] = []
+    regions = [(-1, len(views))]
+    explained = (-1, -1)
+    if not has_cause_section:
+        lists, regions = factor_lists(views, text)
+        explained = regions[-1] if lists and regions[-1][0] >= 0 else explained
+        factors = [item for run in lists for item in run]
     listed = {i for item in factors for i in item}
     i = 0
     while i < len(views):
         view = views[i]
         under_heading = _under_cause_heading(view)
-        if (has_cause_section and not under_heading) or i in listed:
+        outside = not any(low < i <= high for low, high in regions)
+        if (has_cause_section and not under_heading) or i in listed or outside:
             i += 1
             continue
-        if _timeline_entry(view) or not (
-            is_causal(view) or (under_heading and _not_rejected(view))
+        in_explanation = explained[0] < i <= explained[1] and _explains(view)
+        if (
+            _timeline_entry(view)
+            or _heading_like(view)
+            or not (is_causal(view) or ((under_heading or in_explanation) and _not_rejected(view)))
         ):
             i += 1
             continue
@@ -239,45 +247,77 @@ def _item_forms(views: list[SentenceView], run: list[list[int]]) -> list[str]:
     return [item_form(views[item[0]].text, views[item[0]].span) for item in run]
 
 
-def timeline_end(views: list[SentenceView], runs: list[list[list[int]]]) -> int:
-    """Index of the last sentence of the last dated list (a timeline table), or -1."""
-    end = -1
+def timelines(views: list[SentenceView], runs: list[list[list[int]]]) -> list[tuple[int, int]]:
+    """(first, last) sentence index of every timeline: a list of dated items, two or more of
+    them with a clock time (a list of days with durations is a summary, not a timeline)."""
+    found = []
     for run in runs:
         forms = _item_forms(views, run)
-        if forms.count("dated") >= 2 and 2 * forms.count("dated") >= len(forms):
-            end = run[-1][-1]
-    return end
+        clocked = sum(bool(_CLOCK.search(views[item[0]].text[:40])) for item in run)
+        if clocked >= 2 and 2 * forms.count("dated") >= len(forms):
+            found.append((run[0][0], run[-1][-1]))
+    return found
 
 
-def factor_list(views: list[SentenceView], text: str) -> tuple[list[list[int]], bool]:
-    """The list of contributing factors of a report without cause headings, if it has one.
+def _is_factor_run(views: list[SentenceView], run: list[list[int]]) -> bool:
+    """Mostly findings or states (not imperatives, plans, dated events, fields or names)."""
+    if heading_scores(views[run[0][0]].heading):
+        return False  # under a heading with a role of its own (actions, impact, ...)
+    forms = _item_forms(views, run)
+    statements = forms.count("statement")
+    return statements >= min(2, len(run)) and 3 * statements >= 2 * len(forms)
 
-    That is the first list of at least two items that are mostly findings or states (not
-    imperatives, plans, dated events, fields or names) and that comes after the timeline;
-    without a timeline, the first such list of which at least one item states a cause.
-    Returns the list's items (sentence indices per item) and whether it follows a timeline.
+
+def factor_lists(
+    views: list[SentenceView], text: str
+) -> tuple[list[list[list[int]]], list[tuple[int, int]]]:
+    """Lists of contributing factors of a report without cause headings, and the stretches
+    of sentences (exclusive start, inclusive end) where causes are looked for.
+
+    A factor list is the first list after a timeline whose items are mostly findings or
+    states, and of which at least one states a cause if any such list does. A report of
+    several incidents, each with its own timeline, may put each
+    incident's factors just before its timeline instead: then the last such list before
+    each timeline counts too. A stretch runs from the previous timeline (or the start) to
+    the end of a factor list; the summary above a single timeline only restates its causes,
+    and the stretch from the last timeline to its factor list explains them (every sentence
+    of it is taken, see :func:`extract_causes`).
+    Without a timeline, the first factor list of two or more items of which at least one
+    states a cause is taken, and causes are looked for everywhere.
     """
     runs = list_runs(views, text)
-    end = timeline_end(views, runs)
-    for run in runs:
-        if len(run) < 2 or run[0][0] <= end:
-            continue
-        if heading_scores(views[run[0][0]].heading):
-            continue  # under a heading with a role of its own (actions, impact, ...)
-        forms = _item_forms(views, run)
-        statements = forms.count("statement")
-        if statements < 2 or 3 * statements < 2 * len(forms):
-            continue
-        if end >= 0:
-            return run, True
-        if any(is_causal(views[i]) for item in run for i in item):
-            return run, False
-    return [], False
+    spans = timelines(views, runs)
+    factor_runs = [run for run in runs if _is_factor_run(views, run)]
+    if not spans:
+        for run in factor_runs:
+            if len(run) >= 2 and any(is_causal(views[i]) for item in run for i in item):
+                return [run], [(-1, len(views))]
+        return [], [(-1, len(views))]
+    chosen: list[list[list[int]]] = []
+    regions: list[tuple[int, int]] = []
+    previous_end = -1
+    if len(spans) >= 2:
+        for first, last in spans:
+            before = [r for r in factor_runs if previous_end < r[0][0] and r[-1][-1] < first]
+            if before:
+                chosen.append(before[-1])
+                regions.append((previous_end, before[-1][-1][-1]))
+            previous_end = last
+    last_end = spans[-1][1]
+    after = [r for r in factor_runs if r[0][0] > last_end]
+    # Findings that state a cause ("No version compatibility testing") are preferred over
+    # background lists that come first ("The extension is loaded from our CDN").
+    stating = [r for r in after if any(is_causal(views[i]) for item in r for i in item)]
+    if after:
+        pick = stating[0] if stating else after[0]
+        chosen.append(pick)
+        regions.append((last_end, pick[-1][-1]))
+    if not chosen:
+        return [], [(-1, len(views))]
+    return chosen, regions
 
 
-def _factor_causes(
-    text: str, views: list[SentenceView], items: list[list[int]]
-) -> list[Cause]:
+def _factor_causes(text: str, views: list[SentenceView], items: list[list[int]]) -> list[Cause]:
     """One contributing cause per item of a factor list (nested items included)."""
     causes = []
     for item in items:
@@ -287,6 +327,28 @@ def _factor_causes(
         kind = "root_cause" if ROOT.search(normalize_quotes(body).lower()) else "contributing"
         causes.append(Cause(text=body, start=start, end=end, kind=kind, sentence=item[0]))
     return causes
+
+
+def _heading_like(view: SentenceView) -> bool:
+    """A short line standing alone without closing punctuation ("October 21, 2025 - Redis
+    Overload", "**Resolution:**"): the title of a part, not a statement of cause."""
+    text = view.text.strip().rstrip("*_ ")
+    whole_block = view.block_end - view.block_start <= len(view.text) + 8
+    return (
+        view.sentence.block_kind == "paragraph"
+        and whole_block
+        and len(text) < 80
+        and "\n" not in text
+        and not text.endswith((".", "!", "?"))
+    )
+
+
+def _explains(view: SentenceView) -> bool:
+    """A sentence of the explanation between a timeline and its factor list: prose, or a
+    listed finding (not a plan, field or name)."""
+    if view.sentence.block_kind == "paragraph":
+        return not ACTION_CUES.search(normalize_quotes(view.text).lower())
+    return item_form(view.text, view.span) == "statement"
 
 
 def _not_rejected(view: SentenceView) -> bool:

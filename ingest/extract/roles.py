@@ -472,7 +472,8 @@ def _rank(scores: dict[str, float]) -> tuple[str, ...]:
 
 _BLANK_LINE = re.compile(r"\n[ \t>]*\n")
 _LEADING_DATE = re.compile(
-    r"^\W*~?(\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}|\d{1,2}/\d{1,2}(/\d{2,4})?\b|\d{1,2}\s?(am|pm)\b)",
+    r"^\W*~?(\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}|\d{1,2}/\d{1,2}(/\d{2,4})?\b|\d{1,2}\s?(am|pm)\b|"
+    r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}(st|nd|rd|th)?\b)",
     re.IGNORECASE,
 )
 # "Category: Kubernetes", "Time to detection: 5 minutes": a field of the report, not a finding.
@@ -505,6 +506,15 @@ _SUBJECT_FIRST = re.compile(
 )
 
 
+# "Implementing monitoring for X", "Adding a verification step": work named by its gerund.
+_GERUND_LEAD = re.compile(
+    r"^\W*(implementing|adding|documenting|investigating|establishing|improving|creating|"
+    r"updating|building|migrating|reviewing|evaluating|introducing|automating|removing|"
+    r"enabling|setting up|writing|exploring|moving|replacing|testing|upgrading)\b",
+    re.IGNORECASE,
+)
+
+
 def item_form(text: str, span: Span | None = None) -> str:
     """What a list item or table row is by its form alone.
 
@@ -520,10 +530,12 @@ def item_form(text: str, span: Span | None = None) -> str:
         return "names"
     if _FIELD.match(stripped) and not is_imperative(stripped):
         return "field"
-    if stripped.endswith("?") or _SUBJECT_FIRST.match(stripped):
+    if _SUBJECT_FIRST.match(stripped):
         return "statement"
-    if is_imperative(stripped, span):
+    if is_imperative(stripped, span) or _GERUND_LEAD.match(stripped):
         return "action"
+    if stripped.endswith("?"):
+        return "statement"
     lowered = stripped.lower()
     if _MODAL.search(lowered) or ACTION_CUES.search(lowered):
         return "action"
@@ -533,54 +545,61 @@ def item_form(text: str, span: Span | None = None) -> str:
 def list_runs(views: list[SentenceView], text: str) -> list[list[list[int]]]:
     """Lists of the document as runs of items, each item the indices of its sentences.
 
-    A run is made of consecutive list items (or table rows) of one section; it ends at any
-    other block, and at a blank line when the list so far was tight (a heading that was
-    removed leaves two lists separated by a blank line only). A nested item (indented deeper
-    than the run's first item) belongs to the item above it.
+    Consecutive list items (or table rows) of one section form a sequence; it ends at any
+    other block. A blank line between two items splits a sequence whose other items follow
+    each other without one (a tight list): a heading that was removed leaves two lists
+    separated by a blank line only. A nested item (indented deeper than the first item of
+    its run) belongs to the item above it.
     """
-    runs: list[list[list[int]]] = []
+    sequences: list[list[list[int]]] = []
     current: list[list[int]] = []
-    loose = False
-    base_indent = 0
     previous: SentenceView | None = None
     for i, view in enumerate(views):
         kind = view.sentence.block_kind
         listed = kind in ("list_item", "table_row")
         if previous is not None and view.block == previous.block and current:
             current[-1].append(i)
-            previous = view
-            continue
-        indent = _indent(text, view.block_start)
-        same_list = (
+        elif (
             listed
             and previous is not None
             and current
             and previous.sentence.block_kind == kind
             and previous.sentence.section == view.sentence.section
             and view.block - previous.block <= 1
-        )
-        if same_list:
-            assert previous is not None
-            gap = text[previous.block_end : view.block_start]
-            blank = bool(_BLANK_LINE.search(gap))
-            if len(current) == 1 and blank:
-                loose = True
-            if blank and not loose and indent <= base_indent:
-                same_list = False
-        if same_list:
-            if kind == "list_item" and indent > base_indent:
-                current[-1].append(i)  # a nested item belongs to its parent
-            else:
-                current.append([i])
+        ):
+            current.append([i])
         else:
             if current:
-                runs.append(current)
+                sequences.append(current)
             current = [[i]] if listed else []
-            loose = False
-            base_indent = indent
         previous = view
     if current:
-        runs.append(current)
+        sequences.append(current)
+    return [run for sequence in sequences for run in _split_sequence(views, text, sequence)]
+
+
+def _split_sequence(
+    views: list[SentenceView], text: str, sequence: list[list[int]]
+) -> list[list[list[int]]]:
+    """One sequence of items cut at blank lines (unless all gaps are blank) and with nested
+    items folded into their parents."""
+    starts = [views[item[0]] for item in sequence]
+    blanks = [
+        bool(_BLANK_LINE.search(text[views[before[-1]].block_end : view.block_start]))
+        for before, view in zip(sequence, starts[1:], strict=False)
+    ]
+    loose = bool(blanks) and all(blanks)
+    runs: list[list[list[int]]] = []
+    base_indent = 0
+    for k, item in enumerate(sequence):
+        indent = _indent(text, starts[k].block_start)
+        if k == 0 or (blanks[k - 1] and not loose and indent <= base_indent):
+            runs.append([list(item)])
+            base_indent = indent
+        elif starts[k].sentence.block_kind == "list_item" and indent > base_indent:
+            runs[-1][-1].extend(item)  # a nested item belongs to its parent
+        else:
+            runs[-1].append(list(item))
     return runs
 
 
