@@ -965,6 +965,54 @@ def page_taxonomy(kb: KnowledgeBase) -> None:
                     f"<span class='pmkb-conf'>confidence {r['confidence']:.2f}</span></div>"
                 )
 
+    recurring_section(kb)
+
+
+@st.cache_data(show_spinner="Grouping similar causes…", max_entries=8)
+def pattern_table(index_dir: str, generation: str, threshold: float) -> list[dict[str, Any]]:
+    from ingest.patterns import cause_items, pattern_rows, recurring_patterns
+
+    kb = get_kb(index_dir, generation)
+    embedder = get_embedder(kb.embedding_model)
+    clusters = recurring_patterns(kb, embedder, threshold=threshold)
+    return pattern_rows(kb, cause_items(kb), clusters)
+
+
+def recurring_section(kb: KnowledgeBase) -> None:
+    """Clusters of similar causes across incidents, beyond the fixed categories."""
+    st.subheader("Recurring patterns")
+    st.caption(
+        "Similar cause sentences shared by several incidents, found by meaning — including "
+        "patterns the taxonomy has no category for (`pmkb patterns`)."
+    )
+    threshold = st.slider(
+        "Similarity",
+        0.4,
+        0.9,
+        0.6,
+        0.05,
+        key="pattern_threshold",
+        help="How alike two causes must be to join the same pattern.",
+    )
+    rows = pattern_table(INDEX_DIR, kb.generation, threshold)
+    if not rows:
+        st.caption("No cause is shared by two or more incidents at this similarity.")
+        return
+    for n, row in enumerate(rows[:20]):
+        with st.expander(f"{row['incidents']} incidents share: {md_plain(row['label'])}"):
+            for member in row["members"]:
+                show_html(
+                    f"<div class='pmkb-evidence'><b>{esc(member['title'])}</b> — "
+                    f"{esc(' '.join(member['cause'].split()))}</div>"
+                )
+            for incident_id in row["incident_ids"]:
+                st.button(
+                    f"Open {incident_id}",
+                    key=f"pat-{n}-{incident_id}",
+                    on_click=open_incident,
+                    args=(incident_id,),
+                )
+
 
 # -- add postmortems ------------------------------------------------------------------------
 def safe_upload_name(name: str) -> str:

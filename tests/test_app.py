@@ -271,6 +271,23 @@ def test_taxonomy_page(seed_index_fake, monkeypatch):
     assert at.session_state["page"] == "Incident"
 
 
+def test_taxonomy_page_shows_recurring_patterns(seed_index_fake, monkeypatch):
+    from ingest.embed import HashingEmbedder
+    from ingest.patterns import cause_items, recurring_patterns
+
+    kb = KnowledgeBase.open(seed_index_fake)
+    at = make_app(seed_index_fake, monkeypatch).run()
+    at.radio(key="page").set_value("Taxonomy").run()
+    at.slider(key="pattern_threshold").set_value(0.4).run()
+    assert not at.exception
+    assert "Recurring patterns" in [h.value for h in at.subheader]
+    clusters = recurring_patterns(kb, HashingEmbedder(64), threshold=0.4)
+    assert cause_items(kb) and clusters  # the seeds share causes at this similarity
+    assert len(at.expander) == min(20, len(clusters))
+    for cluster, expander in zip(clusters, at.expander, strict=False):
+        assert expander.label.startswith(f"{len(cluster.incident_ids)} incidents share")
+
+
 def test_hostile_upload_is_ingested_and_shown_inert(seed_index_copy, monkeypatch, tmp_path):
     at = make_app(seed_index_copy, monkeypatch, tmp_path).run()
     at.radio(key="page").set_value("Add postmortems").run()

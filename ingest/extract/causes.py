@@ -206,7 +206,7 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
         in_explanation = explained[0] < i <= explained[1] and _explains(view)
         if (
             _timeline_entry(view)
-            or _heading_like(view)
+            or (_heading_like(view) and not under_heading)
             or not (is_causal(view) or ((under_heading or in_explanation) and _not_rejected(view)))
         ):
             i += 1
