@@ -169,14 +169,17 @@ def _timeline_entry(view: SentenceView) -> bool:
     """A row or line of a timeline: an event, even when it names a cause.
 
     That is a sentence of a timeline section whose primary role is timeline, or a table row
-    or list item that opens with a date or clock time ("2019-12-04 00:30 | ...").
+    or list item that opens with a date or clock time ("2019-12-04 00:30 | ..."), whatever
+    its role unless it sits under a cause heading.
     """
     listed = view.sentence.block_kind in ("table_row", "list_item")
-    if listed and (_LEADING_CLOCK.match(view.text) or item_form(view.text) == "dated"):
-        return True
+    if listed and not _under_cause_heading(view) and item_form(view.text) == "dated":
+        return True  # "**October 21 & 28**: ..." under a cause heading is a cause
     if view.sentence.role != "timeline":
         return False
-    return heading_scores(view.heading).get("timeline", 0.0) >= 3.0
+    if heading_scores(view.heading).get("timeline", 0.0) >= 3.0:
+        return True
+    return listed and bool(_LEADING_CLOCK.match(view.text))
 
 
 def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
@@ -340,14 +343,13 @@ def _heading_like(view: SentenceView) -> bool:
         and len(text) < 80
         and "\n" not in text
         and not text.endswith((".", "!", "?"))
+        and not (text.endswith(":") and len(text) > 30)  # "The errors were:" introduces
     )
 
 
 def _explains(view: SentenceView) -> bool:
     """A sentence of the explanation between a timeline and its factor list: prose, or a
     listed finding (not a plan, field or name)."""
-    if view.sentence.block_kind == "paragraph":
-        return not ACTION_CUES.search(normalize_quotes(view.text).lower())
     return item_form(view.text, view.span) == "statement"
 
 

@@ -477,7 +477,7 @@ _LEADING_DATE = re.compile(
     re.IGNORECASE,
 )
 # "Category: Kubernetes", "Time to detection: 5 minutes": a field of the report, not a finding.
-_FIELD = re.compile(r"^\W*[A-Z][\w /&()-]{0,40}:\s*\S[^.!?]{0,40}$")
+_FIELD = re.compile(r"^\W*[A-Z][\w /&()-]{0,40}:\W*\S[^.!?]{0,60}$")
 # "EC, MM, WC, AN", "Jane Doe, John Smith": who took part.
 _NAMES = re.compile(
     r"^\W*([A-Z]{2,4}|[A-Z][a-z]+(?: [A-Z][a-z]+){0,2})(\s*(,|and|&)\s*"
