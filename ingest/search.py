@@ -10,6 +10,7 @@ best-scoring sentences of an incident are its evidence.
 from __future__ import annotations
 
 import functools
+import re
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ import numpy as np
 from . import vectors
 from .embed import Embedder, embedder_for
 from .errors import IncidentNotFound
-from .highlight import match_spans
+from .highlight import stem
 from .query import QueryReading, fts_expression, read_query
 from .records import Evidence, Hit
 from .store import KnowledgeBase, check_embedder
@@ -124,10 +125,12 @@ def vocabulary() -> Vocabulary:
     return Vocabulary(names, patterns, systems)
 
 
-def match_spans_terms(text: str, terms: Sequence[str]) -> set[str]:
-    """The query terms (crudely stemmed) that occur in ``text``."""
-    found = {text[a:b].lower() for a, b in match_spans(text, terms)}
-    return {t for t in terms if any(w.startswith(t[:4]) for w in found)}
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
+
+
+def word_stems(text: str) -> frozenset[str]:
+    """The light stems of every word in ``text`` (as the highlighter matches them)."""
+    return frozenset(stem(w) for w in _WORD.findall(text))
 
 
 def fuse_rrf(lists: Sequence[Sequence[tuple[int, float]]], k: int = RRF_K) -> dict[int, float]:
@@ -167,6 +170,7 @@ class SearchEngine:
         self.kb = kb
         self._embedder = embedder
         self._centroids: tuple[list[str], np.ndarray] | None = None
+        self._title_stems: dict[str, frozenset[str]] = {}
         if embedder is not None:
             check_embedder(kb.manifest, kb.index_dir, embedder.name, embedder.dim)
 
@@ -362,8 +366,7 @@ class SearchEngine:
             if doc_scores:
                 total += DOC_WEIGHT * doc_scores.get(incident_id, 0.0)
             if title_weight and reading.terms:
-                found = match_spans_terms(info.get("title", ""), reading.terms)
-                total += title_weight * len(found) / len(reading.terms)
+                total += title_weight * self._title_match(incident_id, info, reading.terms)
             cats = set(filter(None, (info.get("categories") or "").split(";")))
             if reading.categories and cats.intersection(reading.categories):
                 total *= 1.0 + CATEGORY_BOOST
@@ -372,6 +375,13 @@ class SearchEngine:
                 total *= 1.0 + SYSTEM_BOOST
             scores[incident_id] = total
         return scores, per_incident
+
+    def _title_match(self, incident_id: str, info: dict[str, Any], terms: Sequence[str]) -> float:
+        """Share of the query terms whose stem occurs in the incident's title (cached)."""
+        stems = self._title_stems.get(incident_id)
+        if stems is None:
+            stems = self._title_stems[incident_id] = word_stems(info.get("title", ""))
+        return sum(stem(t) in stems for t in terms) / len(terms)
 
     def _hits(
         self,

@@ -63,7 +63,15 @@ def search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray,
     if index.ntotal == 0:
         n = len(queries)
         return np.zeros((n, 0), dtype=np.float32), np.zeros((n, 0), dtype=np.int64)
-    return index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    if len(queries) == 1:  # one query: threads cost more than they save
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            return index.search(queries, k)
+        finally:
+            faiss.omp_set_num_threads(threads)
+    return index.search(queries, k)
 
 
 def save_vectors(vectors: np.ndarray, path: Path) -> None:
