@@ -44,6 +44,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import weakref
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -246,8 +247,11 @@ class CategoryFeatures:
     margin: np.ndarray  # (n_texts, n_categories)
 
 
-# Embedded prototypes per (embedding model, prototype texts): computed once per process.
-_PROTOTYPE_CACHE: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+# Embedded prototypes per embedder object and prototype texts: computed once per process for
+# the (cached) product embedder, so adding one postmortem does not re-embed them.
+_PROTOTYPE_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], np.ndarray]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class CauseClassifier:
@@ -274,10 +278,11 @@ class CauseClassifier:
             for index, category in enumerate(categories):
                 texts.extend(category.prototypes)
                 owner.extend([index] * len(category.prototypes))
-            key = (self.embedder.name, tuple(texts))
-            if key not in _PROTOTYPE_CACHE:  # shared by classifiers across ingests
-                _PROTOTYPE_CACHE[key] = np.asarray(self.embedder.encode(texts), dtype=np.float32)
-            self._prototypes[axis] = (_PROTOTYPE_CACHE[key], np.asarray(owner))
+            cache = _PROTOTYPE_CACHE.setdefault(self.embedder, {})  # shared across ingests
+            key = tuple(texts)
+            if key not in cache:
+                cache[key] = np.asarray(self.embedder.encode(texts), dtype=np.float32)
+            self._prototypes[axis] = (cache[key], np.asarray(owner))
         return self._prototypes[axis]
 
     def features(

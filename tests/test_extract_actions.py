@@ -163,3 +163,33 @@ def test_imperative_list_without_heading_is_actions(nlp):
         "Look into log rotation for the audit table",
     ]
     assert {a.status for a in actions} == {"planned"}
+
+
+# Lessons learned, action items, attendees and stats of a report whose headings were removed.
+REPORT_WITHOUT_HEADINGS = (
+    "# Load balancer lost its targets\n\n"
+    "A planned maintenance caused the load balancer to drop all targets.\n\n"
+    "| Time | Event |\n| --- | --- |\n"
+    "| 2020-06-09 11:00 | Maintenance started |\n"
+    "| 2020-06-09 13:13 | Issue resolved |\n\n"
+    "- Alert noise is still too high\n"
+    "- Validate ingress via the load balancer for test clusters\n"
+    "- Missing alert on unhealthy targets\n\n"
+    "- Implement alerts for healthy/unhealthy targets\n"
+    "- Revert to default of 300 seconds for de-registration delay.\n"
+    "- Flux metrics and alerts\n\n"
+    "- EC, MM, WC\n\n"
+    "- Category: Networking\n"
+    "- Time to recovery: 53 minutes\n"
+)
+
+
+@pytest.mark.models
+def test_action_list_without_heading_is_told_from_lessons_and_names(nlp):
+    actions = _analyze(nlp, REPORT_WITHOUT_HEADINGS).actions
+    assert [a.text for a in actions] == [
+        "Implement alerts for healthy/unhealthy targets",
+        "Revert to default of 300 seconds for de-registration delay.",
+        "Flux metrics and alerts",  # a noun phrase, but in a list of actions
+    ]
+    assert {a.status for a in actions} == {"planned"}

@@ -150,3 +150,40 @@ def test_a_cause_section_is_preferred_over_passing_mentions(nlp):
     assert [c.text for c in causes] == [
         "The deploy removed an index, because a migration was misordered."
     ]
+
+
+# A DFDS-style report with its headings removed: summary, timeline table, contributing
+# factors, lessons learned, action items, attendees, stats.
+REPORT_WITHOUT_HEADINGS = (
+    "# Load balancer lost its targets\n\n"
+    "A planned maintenance caused the load balancer to drop all targets.\n\n"
+    "| Time | Event |\n| --- | --- |\n"
+    "| 2020-06-09 11:00 | Maintenance started |\n"
+    "| 2020-06-09 12:20 | Targets removed, triggering 5XX alerts |\n"
+    "| 2020-06-09 13:13 | Issue resolved |\n\n"
+    "- Playbooks for maintenance missing a step\n"
+    "- Maintenance window moved too close to lunch break\n"
+    "- General alert noise too high again\n\n"
+    "- Alert noise is still too high\n"
+    "- Validate ingress via the load balancer for test clusters\n"
+    "- Missing alert on unhealthy targets\n\n"
+    "- Implement alerts for healthy/unhealthy targets\n"
+    "- Revert to default of 300 seconds for de-registration delay.\n"
+    "- Flux metrics and alerts\n\n"
+    "- EC, MM, WC\n\n"
+    "- Category: Networking\n"
+    "- Time to recovery: 53 minutes\n"
+)
+
+
+def test_factor_list_after_the_timeline_stands_for_the_cause_section(nlp):
+    causes = _analyze(nlp, REPORT_WITHOUT_HEADINGS, fmt="markdown").causes
+    assert [c.text for c in causes] == [
+        "Playbooks for maintenance missing a step",
+        "Maintenance window moved too close to lunch break",
+        "General alert noise too high again",
+    ]
+    assert {c.kind for c in causes} == {"contributing"}
+    # Not the summary sentence, the dated rows ("triggering") or the lessons after the list.
+    for cause in causes:
+        assert REPORT_WITHOUT_HEADINGS[cause.start : cause.end] == cause.text

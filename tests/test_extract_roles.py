@@ -8,12 +8,15 @@ import pytest
 
 from ingest.extract import analyze
 from ingest.extract.roles import (
+    SentenceView,
     action_score,
     cause_score,
     heading_scores,
     impact_score,
+    item_form,
+    list_runs,
 )
-from ingest.records import Document
+from ingest.records import Document, Sentence
 from ingest.sections import split_sections
 
 
@@ -131,3 +134,80 @@ def test_seed_001_causes_have_cause_role(nlp, corpus_dir):
     assert by_text[latency].role == "cause"
     timeline = next(t for t in by_text if t.startswith("By 12:44 UTC"))
     assert by_text[timeline].role == "timeline"
+
+
+@pytest.mark.parametrize(
+    ("item", "form"),
+    [
+        ("2019-12-04 00:35 | Manually marked VMs as unhealthy", "dated"),
+        ("Jan 14, 10:18 AM | A customer reported the error", "dated"),
+        ("Category: Kubernetes", "field"),
+        ("Time to recovery: 15 minutes", "field"),
+        ("EC, MM, WC, AN", "names"),
+        ("Revert to default of 300 seconds for de-registration delay on the ALBs.", "action"),
+        ("Implementing monitoring and alerting for SDK errors", "action"),
+        ("Better monitoring of namespaces.", "action"),
+        ("We need a better way to switch between accounts", "action"),
+        ("Test clusters does not validate ingress traffic via ALB's", "statement"),
+        ("Maintenance window moved too close to lunch break", "statement"),
+        ("Flux metrics and alerts", "statement"),
+        ("Could a diff between request headers have made us aware?", "statement"),
+    ],
+)
+def test_item_form(item, form):
+    assert item_form(item) == form
+
+
+def _block_views(text: str) -> list[SentenceView]:
+    """One view per block of a Markdown text, without NLP (span None)."""
+    document = Document(
+        path="x", text=text, format="markdown", sha256=hashlib.sha256(text.encode()).hexdigest()
+    )
+    views = []
+    blocks = [(i, b) for i, section in enumerate(split_sections(document)) for b in section.blocks]
+    for number, (section, block) in enumerate(blocks):
+        sentence = Sentence(
+            index=number,
+            section=section,
+            start=block.start,
+            end=block.end,
+            text=text[block.start : block.end],
+            role="other",
+            block_kind=block.kind,
+        )
+        views.append(
+            SentenceView(
+                sentence=sentence,
+                span=None,
+                heading="",
+                block=number,
+                block_start=block.start,
+                block_end=block.end,
+            )
+        )
+    return views
+
+
+def _run_texts(text: str) -> list[list[str]]:
+    views = _block_views(text)
+    return [
+        [text[views[item[0]].sentence.start : views[item[-1]].sentence.end].strip() for item in run]
+        for run in list_runs(views, text)
+    ]
+
+
+def test_a_blank_line_between_tight_lists_separates_them():
+    # What is left when the "Lessons learned" and "Action items" headings are removed.
+    text = "Intro.\n\n- Alerts explode\n- Noise too high\n\n- Add alerts\n- Document it\n"
+    runs = _run_texts(text)
+    assert [len(run) for run in runs] == [2, 2]
+    assert runs[1][0].endswith("Add alerts")
+
+
+def test_a_loose_list_stays_one_list_and_nested_items_join_their_parent():
+    loose = "- First item\n\n- Second item\n\n- Third item\n"
+    assert [len(run) for run in _run_texts(loose)] == [3]
+    nested = "- Prometheus high memory usage\n    - ~12 GB used\n- Runtime crashed\n"
+    runs = _run_texts(nested)
+    assert len(runs) == 1 and len(runs[0]) == 2
+    assert "~12 GB used" in runs[0][0]

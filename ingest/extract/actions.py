@@ -6,6 +6,11 @@ of a paragraph that commits to or reports a step is one. Elsewhere, sentences wh
 role is ``action`` become actions. The status comes from explicit markers ("(Complete)",
 "(Planned)", "[x]") first, then from the wording ("we are in the process of" -> in_progress,
 "we've already" -> done, "we will" -> planned).
+
+Without action headings, a list is a list of actions by the form of its items: a run of two or
+more imperatives, gerunds ("Implementing ...") or plans ("should", "Better X") is one, and each
+of its items is an action (noun phrases among them too); lists of findings, lessons, names or
+report fields give none (see :func:`action_lists`).
 """
 
 from __future__ import annotations
@@ -260,29 +265,25 @@ def action_lists(views: list[SentenceView], text: str) -> list[tuple[list[list[i
     A list whose heading was removed can run into the next one ("Lessons learned" into
     "Action items"), so a list is cut into pieces of items of one form: imperatives and
     plans, or statements; fields ("Category: X") and names stand alone. A lone item of the
-    other form inside a piece stays with it. A piece of two or more imperatives or plans is
-    a list of actions.
+    other form inside a piece, or at its end next to two of its items, stays with it. A
+    piece of two or more imperatives or plans is a list of actions.
     """
     result: list[tuple[list[list[int]], bool]] = []
     for run in list_runs(views, text):
         forms = [item_form(views[item[0]].text, views[item[0]].span) for item in run]
         kinds = ["action" if form == "action" else form for form in forms]
         kinds = ["statement" if kind == "dated" else kind for kind in kinds]
-        # A lone item between two of the other form takes their form.
+        # A lone item among items of the other form takes their form: between two of them,
+        # or at either end of the list next to two of them.
         for k in range(len(kinds)):
             before = kinds[k - 1] if k > 0 else None
             after = kinds[k + 1] if k + 1 < len(kinds) else None
-            if (
-                kinds[k] in ("action", "statement")
-                and before == after
-                and before
-                not in (
-                    None,
-                    kinds[k],
-                    "field",
-                    "names",
-                )
-            ):
+            if after is None and k >= 2 and kinds[k - 2] == before:
+                after = before
+            if before is None and k + 2 < len(kinds) and kinds[k + 2] == after:
+                before = after
+            others = (None, kinds[k], "field", "names")
+            if kinds[k] in ("action", "statement") and before == after and before not in others:
                 kinds[k] = before
         if len(run) < 2:
             continue  # a lone item is judged by its own wording

@@ -8,6 +8,11 @@ heading. Consecutive sentences that continue one cause ("This introduced ...",
 takes in the sentence it refers back to. Speculation the text rejects ("did not reveal any
 clear set of queries that caused ...", "we ruled out ...") is dropped. Categories are left
 empty: the taxonomy stage fills them.
+
+Without cause headings, the layout stands in for them: the first list of findings after the
+timeline is the contributing-factors list (every item a cause, cue or not), only the stretch
+between the timeline and that list is read for causes in prose (the summary above only
+restates them), and dated rows are timeline events, never causes (see :func:`factor_lists`).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from ingest.records import Cause
 from .roles import (
     ACTION_CUES,
     CAUSE_REJECTED,
+    GOOD_OUTCOME,
     SentenceView,
     cause_score,
     heading_scores,
@@ -262,6 +268,11 @@ def timelines(views: list[SentenceView], runs: list[list[list[int]]]) -> list[tu
     return found
 
 
+def _causal_items(views: list[SentenceView], run: list[list[int]]) -> int:
+    """How many items of a list have a sentence that states a cause."""
+    return sum(any(is_causal(views[i]) for i in item) for item in run)
+
+
 def _is_factor_run(views: list[SentenceView], run: list[list[int]]) -> bool:
     """Mostly findings or states (not imperatives, plans, dated events, fields or names)."""
     if heading_scores(views[run[0][0]].heading):
@@ -278,10 +289,11 @@ def factor_lists(
     of sentences (exclusive start, inclusive end) where causes are looked for.
 
     A factor list is the first list after a timeline whose items are mostly findings or
-    states, and of which at least one states a cause if any such list does. A report of
-    several incidents, each with its own timeline, may put each
-    incident's factors just before its timeline instead: then the last such list before
-    each timeline counts too. A stretch runs from the previous timeline (or the start) to
+    states; when prose comes between, the first such list of which an item states a cause
+    is preferred (lists after the first list of actions hold lessons, not findings). A
+    report of several incidents, each with its own timeline, may put each incident's
+    factors just before its timeline instead: then the last such list before each timeline
+    counts too. A stretch runs from the previous timeline (or the start) to
     the end of a factor list; the summary above a single timeline only restates its causes,
     and the stretch from the last timeline to its factor list explains them (every sentence
     of it is taken, see :func:`extract_causes`).
@@ -307,12 +319,26 @@ def factor_lists(
                 regions.append((previous_end, before[-1][-1][-1]))
             previous_end = last
     last_end = spans[-1][1]
-    after = [r for r in factor_runs if r[0][0] > last_end]
+    # Findings come before the list of actions; statements after it are lessons.
+    action_runs = [
+        run[0][0]
+        for run in runs
+        if run[0][0] > last_end
+        and len(run) >= 2
+        and 3 * _item_forms(views, run).count("action") >= 2 * len(run)
+    ]
+    actions_start = action_runs[0] if action_runs else len(views)
+    after = [r for r in factor_runs if last_end < r[0][0] < actions_start]
     # Findings that state a cause ("No version compatibility testing") are preferred over
     # background lists that come first ("The extension is loaded from our CDN").
-    stating = [r for r in after if any(is_causal(views[i]) for item in r for i in item)]
+    stating = [r for r in after if _causal_items(views, r) > 0]
     if after:
-        pick = stating[0] if stating else after[0]
+        # A list right after the timeline is its factor list; lists inside an explanation
+        # in prose may be background ("The extension is loaded from our CDN").
+        direct = all(
+            views[k].sentence.block_kind != "paragraph" for k in range(last_end + 1, after[0][0][0])
+        )
+        pick = after[0] if direct or not stating else stating[0]
         chosen.append(pick)
         regions.append((last_end, pick[-1][-1]))
     if not chosen:
@@ -350,6 +376,9 @@ def _heading_like(view: SentenceView) -> bool:
 def _explains(view: SentenceView) -> bool:
     """A sentence of the explanation between a timeline and its factor list: prose, or a
     listed finding (not a plan, field or name)."""
+    lowered = normalize_quotes(view.text).lower()
+    if GOOD_OUTCOME.search(lowered) or ACTION_CUES.search(lowered):
+        return False  # how it was resolved, not why it happened
     return item_form(view.text, view.span) == "statement"
 
 
