@@ -821,18 +821,20 @@ class KnowledgeBase:
         )
         return [dict(r) for r in rows]
 
-    def incident_meta(self, incident_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-        ids = list(dict.fromkeys(incident_ids))
-        out: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(ids, 500):
+    def _rows_where_in(self, select: str, column: str, values: list[Any]) -> Iterator[sqlite3.Row]:
+        """Rows of ``select`` whose ``column`` is one of ``values`` (in chunks of 500)."""
+        for chunk in _chunks(values, 500):
             marks = ",".join("?" * len(chunk))
-            for r in self.conn.execute(
-                "SELECT incident_id, source, title, organization, date, year, categories, systems "
-                f"FROM incidents WHERE incident_id IN ({marks})",
-                chunk,
-            ):
-                out[r["incident_id"]] = dict(r)
-        return out
+            yield from self.conn.execute(f"{select} WHERE {column} IN ({marks})", chunk)
+
+    def incident_meta(self, incident_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Summary fields of the given incidents, keyed by id."""
+        select = (
+            "SELECT incident_id, source, title, organization, date, year, categories, systems "
+            "FROM incidents"
+        )
+        ids = list(dict.fromkeys(incident_ids))
+        return {r["incident_id"]: dict(r) for r in self._rows_where_in(select, "incident_id", ids)}
 
     # -- sentences ----------------------------------------------------------------------------
     @staticmethod
@@ -849,30 +851,21 @@ class KnowledgeBase:
             "entities": json.loads(row["entities"]),
         }
 
+    _SENTENCE_SELECT = (
+        "SELECT id, incident_id, idx, heading, start, end, text, role, roles, vec_row "
+        "FROM sentences"
+    )
+
     def sentences_by_vec_rows(self, rows: Sequence[int]) -> dict[int, dict[str, Any]]:
         """Sentence rows (as dicts with incident_id and heading) keyed by FAISS id."""
-        out: dict[int, dict[str, Any]] = {}
-        for chunk in _chunks([int(r) for r in rows if r >= 0], 500):
-            marks = ",".join("?" * len(chunk))
-            for r in self.conn.execute(
-                "SELECT id, incident_id, idx, heading, start, end, text, role, roles, vec_row "
-                f"FROM sentences WHERE vec_row IN ({marks})",
-                chunk,
-            ):
-                out[r["vec_row"]] = dict(r)
-        return out
+        wanted = [int(r) for r in rows if r >= 0]
+        found = self._rows_where_in(self._SENTENCE_SELECT, "vec_row", wanted)
+        return {r["vec_row"]: dict(r) for r in found}
 
     def sentences_by_ids(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-        out: dict[int, dict[str, Any]] = {}
-        for chunk in _chunks(list(ids), 500):
-            marks = ",".join("?" * len(chunk))
-            for r in self.conn.execute(
-                "SELECT id, incident_id, idx, heading, start, end, text, role, roles, vec_row "
-                f"FROM sentences WHERE id IN ({marks})",
-                chunk,
-            ):
-                out[r["id"]] = dict(r)
-        return out
+        """Sentence rows keyed by their SQLite id."""
+        found = self._rows_where_in(self._SENTENCE_SELECT, "id", list(ids))
+        return {r["id"]: dict(r) for r in found}
 
     def fts(self, match: str, limit: int) -> list[tuple[int, float]]:
         """(sentence id, bm25 score; higher is better) for an FTS5 MATCH expression."""
