@@ -62,6 +62,11 @@ def stem(word: str) -> str:
     return w
 
 
+def word_stems(text: str) -> frozenset[str]:
+    """The stems of every word in ``text``, as :func:`match_spans` compares them."""
+    return frozenset(stem(w) for w in _WORD.findall(text))
+
+
 def match_spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
     """Spans of the words in ``text`` that share a stem with any word of the query terms."""
     stems = {stem(w) for t in terms for w in _WORD.findall(t) if len(w) >= 2}

@@ -1,16 +1,17 @@
 """Search: hybrid retrieval over sentences, aggregated to incidents with their evidence.
 
 Two candidate lists are drawn for a query: lexical (SQLite FTS5 BM25, Porter-stemmed)
-and dense (FAISS inner product over all-MiniLM-L6-v2 sentence vectors). They are fused
-by reciprocal rank fusion, sentences whose role matches the query's intent ("caused by"
--> cause sentences) are boosted, and sentence scores are aggregated per incident. The
-best-scoring sentences of an incident are its evidence.
+and dense (FAISS inner product over all-MiniLM-L6-v2 sentence vectors). Their normalised
+scores are mixed (a convex combination; reciprocal rank fusion is the "rrf" mode),
+sentences whose role matches the query's intent ("caused by" -> cause sentences) are
+boosted, and sentence scores are aggregated per incident, together with an
+incident-level dense score (query vs. the incident's mean vector) and a title match.
+The best-scoring sentences of an incident are its evidence.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ import numpy as np
 from . import vectors
 from .embed import Embedder, embedder_for
 from .errors import IncidentNotFound
-from .highlight import stem
+from .highlight import stem, word_stems
 from .query import QueryReading, fts_expression, read_query
 from .records import Evidence, Hit
 from .store import KnowledgeBase, check_embedder
@@ -125,12 +126,35 @@ def vocabulary() -> Vocabulary:
     return Vocabulary(names, patterns, systems)
 
 
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
+def _split(value: str | None) -> tuple[str, ...]:
+    """The items of a ";"-joined column (categories, systems)."""
+    return tuple(filter(None, (value or "").split(";")))
 
 
-def word_stems(text: str) -> frozenset[str]:
-    """The light stems of every word in ``text`` (as the highlighter matches them)."""
-    return frozenset(stem(w) for w in _WORD.findall(text))
+def _evidence(row: dict[str, Any], score: float) -> Evidence:
+    """Evidence from a sentence row of the store."""
+    return Evidence(
+        text=row["text"],
+        section=row["role"],
+        start=row["start"],
+        end=row["end"],
+        score=score,
+        heading=row["heading"],
+    )
+
+
+def _hit(incident_id: str, info: dict[str, Any], score: float, evidence: tuple) -> Hit:
+    """A Hit from an incident's summary row (``KnowledgeBase.incident_meta``)."""
+    return Hit(
+        incident_id=incident_id,
+        source=info.get("source", ""),
+        title=info.get("title", ""),
+        score=score,
+        evidence=evidence,
+        organization=info.get("organization", ""),
+        date=info.get("date", ""),
+        categories=_split(info.get("categories")),
+    )
 
 
 def fuse_rrf(lists: Sequence[Sequence[tuple[int, float]]], k: int = RRF_K) -> dict[int, float]:
@@ -306,21 +330,18 @@ class SearchEngine:
             else None
         )
         dense = self._dense(qv, n) if qv is not None else []
-        doc_scores = (
-            self._doc_scores(qv) if DOC_WEIGHT > 0 and qv is not None and mode != "lexical" else {}
-        )
         ctx = (reading, role, allowed)
         if mode == "rrf":
-            scores, evidence = self._score_incidents(fuse_rrf([lexical, dense]), *ctx)
+            scores, evidence, meta = self._score_incidents(fuse_rrf([lexical, dense]), *ctx)
         else:
             alpha = {"hybrid": DENSE_WEIGHT, "dense": 1.0, "lexical": 0.0}[mode]
-            scores, evidence = self._score_incidents(
+            scores, evidence, meta = self._score_incidents(
                 fuse_convex(dense, lexical, alpha=alpha),
                 *ctx,
-                doc_scores=doc_scores,
+                doc_scores=self._doc_scores(qv) if DOC_WEIGHT > 0 and qv is not None else None,
                 title_weight=TITLE_WEIGHT if mode != "dense" else 0.0,  # a lexical signal
             )
-        hits = self._hits(scores, evidence, k)
+        hits = self._hits(scores, evidence, meta, k)
         return SearchResult(
             query=query,
             reading=reading,
@@ -340,8 +361,11 @@ class SearchEngine:
         *,
         doc_scores: dict[str, float] | None = None,
         title_weight: float = 0.0,
-    ) -> tuple[dict[str, float], dict[str, list[tuple[float, dict[str, Any]]]]]:
-        """Incident scores from sentence scores, and each incident's sentences, best first."""
+    ) -> tuple[
+        dict[str, float], dict[str, list[tuple[float, dict[str, Any]]]], dict[str, dict[str, Any]]
+    ]:
+        """Incident scores from sentence scores, each incident's sentences (best first), and
+        the incidents' summary rows."""
         rows = self.kb.sentences_by_vec_rows(list(fused))
         per_incident: dict[str, list[tuple[float, dict[str, Any]]]] = defaultdict(list)
         boost_role = role or reading.role
@@ -367,14 +391,15 @@ class SearchEngine:
                 total += DOC_WEIGHT * doc_scores.get(incident_id, 0.0)
             if title_weight and reading.terms:
                 total += title_weight * self._title_match(incident_id, info, reading.terms)
-            cats = set(filter(None, (info.get("categories") or "").split(";")))
-            if reading.categories and cats.intersection(reading.categories):
+            if reading.categories and set(_split(info.get("categories"))).intersection(
+                reading.categories
+            ):
                 total *= 1.0 + CATEGORY_BOOST
-            names = {s.lower() for s in (info.get("systems") or "").split(";") if s}
+            names = {s.lower() for s in _split(info.get("systems"))}
             if reading.systems and names.intersection(s.lower() for s in reading.systems):
                 total *= 1.0 + SYSTEM_BOOST
             scores[incident_id] = total
-        return scores, per_incident
+        return scores, per_incident, meta
 
     def _title_match(self, incident_id: str, info: dict[str, Any], terms: Sequence[str]) -> float:
         """Share of the query terms whose stem occurs in the incident's title (cached)."""
@@ -387,39 +412,16 @@ class SearchEngine:
         self,
         scores: dict[str, float],
         evidence: dict[str, list[tuple[float, dict[str, Any]]]],
+        meta: dict[str, dict[str, Any]],
         k: int,
     ) -> list[Hit]:
         """The top ``k`` incidents as Hits, each with its best sentences as evidence."""
-        ranked = sorted(scores.items(), key=lambda x: (-x[1], x[0]))[:k]
-        meta = self.kb.incident_meta(i for i, _ in ranked)
         hits = []
-        for incident_id, total in ranked:
-            info = meta.get(incident_id, {})
+        for incident_id, total in sorted(scores.items(), key=lambda x: (-x[1], x[0]))[:k]:
             scored = evidence.get(incident_id) or []
             best = scored[0][0] if scored else 0.0
-            hits.append(
-                Hit(
-                    incident_id=incident_id,
-                    source=info.get("source", ""),
-                    title=info.get("title", ""),
-                    score=total,
-                    evidence=tuple(
-                        Evidence(
-                            text=row["text"],
-                            section=row["role"],
-                            start=row["start"],
-                            end=row["end"],
-                            score=s,
-                            heading=row["heading"],
-                        )
-                        for s, row in scored[:3]
-                        if s >= 0.6 * best
-                    ),
-                    organization=info.get("organization", ""),
-                    date=info.get("date", ""),
-                    categories=tuple(filter(None, (info.get("categories") or "").split(";"))),
-                )
-            )
+            best_rows = tuple(_evidence(row, s) for s, row in scored[:3] if s >= 0.6 * best)
+            hits.append(_hit(incident_id, meta.get(incident_id, {}), total, best_rows))
         return hits
 
     # -- similar incidents -------------------------------------------------------------------
@@ -455,37 +457,9 @@ class SearchEngine:
         ev_rows = self.kb.sentences_by_vec_rows([evidence[i][1] for i, _ in ranked])
         hits = []
         for other, s in ranked:
-            info = meta.get(other, {})
-            row = ev_rows.get(evidence[other][1])
-            ev = (
-                (
-                    Evidence(
-                        row["text"],
-                        row["role"],
-                        row["start"],
-                        row["end"],
-                        evidence[other][0],
-                        row["heading"],
-                    ),
-                )
-                if row
-                else ()
-            )
+            score, vec_row = evidence[other]
+            row = ev_rows.get(vec_row)
             hits.append(
-                Hit(
-                    other,
-                    info.get("source", ""),
-                    info.get("title", ""),
-                    s / 3.0,
-                    ev,
-                    info.get("organization", ""),
-                    info.get("date", ""),
-                    tuple(filter(None, (info.get("categories") or "").split(";"))),
-                )
+                _hit(other, meta.get(other, {}), s / 3.0, (_evidence(row, score),) if row else ())
             )
         return hits
-
-
-def search_many(engine: SearchEngine, queries: Sequence[str], **kwargs: Any) -> list[SearchResult]:
-    """Answer several queries with one loaded engine (models load once)."""
-    return [engine.search(q, **kwargs) for q in queries]
