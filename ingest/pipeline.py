@@ -30,6 +30,7 @@ from .embed import Embedder, load_embedder
 from .errors import IndexVersionMismatch, NothingToIngest
 from .records import CategoryScore, Document, Incident, Section
 from .store import IndexWriter, crash_point
+from .vectors import HNSW_THRESHOLD
 
 ProgressFn = Callable[[str, int, int], None]
 CHUNK_DOCS = 32
@@ -269,21 +270,19 @@ class Extractor:
             labels[axis] = self.classifier.classify(
                 [m.text for _, m in members], axis=axis, vectors=matrix
             )
+        per_incident: dict[str, list[list[tuple[CategoryScore, ...]]]] = {
+            axis: [[] for _ in incidents] for axis in axes
+        }
+        for axis, members in axes.items():
+            for (i, _), lab in zip(members, labels[axis], strict=True):
+                per_incident[axis][i].append(lab)
         out = []
         for i, inc in enumerate(incidents):
             causes = tuple(
                 replace(c, categories=tuple(lab))
-                for (j, c), lab in zip(axes["cause"], labels["cause"], strict=True)
-                if j == i
+                for c, lab in zip(inc.causes, per_incident["cause"][i], strict=True)
             )
-            mit = [
-                lab
-                for (j, _), lab in zip(axes["mitigation"], labels["mitigation"], strict=True)
-                if j == i
-            ]
-            imp = [
-                lab for (j, _), lab in zip(axes["impact"], labels["impact"], strict=True) if j == i
-            ]
+            mit, imp = per_incident["mitigation"][i], per_incident["impact"][i]
             out.append(
                 replace(
                     inc,
@@ -340,7 +339,7 @@ def ingest_paths(
     on_progress: ProgressFn | None = None,
     batch_size: int = 64,
     chunk_docs: int = CHUNK_DOCS,
-    hnsw_threshold: int | None = None,
+    hnsw_threshold: int = HNSW_THRESHOLD,
     max_chars: int = MAX_DOC_CHARS,
 ) -> IngestReport:
     """Ingest files and folders into the index at ``index_dir`` (created when missing).
@@ -376,9 +375,6 @@ def ingest_paths(
         )
     embedder = embedder or load_embedder()
     extractor: Extractor | None = None
-    kwargs: dict[str, Any] = {}
-    if hnsw_threshold is not None:
-        kwargs["hnsw_threshold"] = hnsw_threshold
     pipeline_manifest = _pipeline_manifest()
     with IndexWriter(
         index_dir,
@@ -386,7 +382,7 @@ def ingest_paths(
         dim=embedder.dim,
         rebuild=rebuild,
         extra_manifest=pipeline_manifest,
-        **kwargs,
+        hnsw_threshold=hnsw_threshold,
     ) as writer:
         _check_pipeline(writer.previous_manifest, pipeline_manifest, str(index_dir))
         known = writer.sources()
