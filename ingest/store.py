@@ -9,7 +9,9 @@ Layout (see index/README.md)::
         manifest.json      the same manifest, for the record
         kb.sqlite          incidents, sections, sentences (+ FTS5), causes, categories, sources
         vectors.npy        float32 (n, dim) unit vectors; row i is FAISS id i = sentences.vec_row
-        vectors.faiss      the FAISS inner-product index over those rows
+        vectors.faiss      the FAISS inner-product index over those rows: exact below 200k rows,
+                           else HNSW over the distinct vectors only
+        vectors.faiss.copies.npy   (HNSW only) int64 (row, original row) of each repeated vector
 
 A writer builds a new generation next to the live one (copying the old database and
 vectors, then applying changes in one transaction), fsyncs it, and atomically replaces
@@ -688,6 +690,7 @@ class IndexWriter:
         matrix.flush()
         crash_point("vectors-write", partial_file=self.gen_dir / VECTORS_FILE)
         old_gen = self.index_dir / self._old_manifest["generation"] if self._old_manifest else None
+        ann = None
         if (
             append_only
             and old_gen is not None
@@ -695,12 +698,15 @@ class IndexWriter:
             and self._old_vectors is not None
         ):
             ann = vectors.read_index(old_gen / FAISS_FILE)
-            vectors.extend_index(ann, matrix[len(self._old_vectors) :])
-        else:
+            if ann.is_hnsw == vectors.wants_hnsw(len(matrix), self.hnsw_threshold):
+                vectors.extend_index(ann, matrix)
+            else:  # the index crossed the size threshold: build the other kind afresh
+                ann = None
+        if ann is None:
             ann = vectors.build_index(matrix, hnsw_threshold=self.hnsw_threshold)
         vectors.write_index(ann, self.gen_dir / FAISS_FILE)
         crash_point("faiss-write", partial_file=self.gen_dir / FAISS_FILE)
-        ann_kind, ann_total = vectors.index_kind(ann), int(ann.ntotal)
+        ann_kind, ann_total, ann_distinct = ann.kind, ann.ntotal, ann.distinct
         del matrix, ann
         self._old_vectors = None
         (self.gen_dir / NEW_VECTORS_FILE).unlink(missing_ok=True)
@@ -715,6 +721,7 @@ class IndexWriter:
             "faiss": {
                 "type": ann_kind,
                 "vectors": ann_total,
+                "distinct_vectors": ann_distinct,
                 "metric": "inner_product",
             },
             "counts": counts,
@@ -724,6 +731,8 @@ class IndexWriter:
         write_json_atomic(self.gen_dir / MANIFEST, manifest)
         for name in (DB_FILE, VECTORS_FILE, FAISS_FILE):
             _fsync_path(self.gen_dir / name)
+        if vectors.copies_path(self.gen_dir / FAISS_FILE).exists():
+            _fsync_path(vectors.copies_path(self.gen_dir / FAISS_FILE))
         _fsync_path(self.gen_dir)
         crash_point("before-rename")
         final_dir = self.index_dir / final_name

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from ingest import vectors
 from ingest.embed import HashingEmbedder
 from ingest.errors import IndexCorrupt, IndexLocked, IndexNotFound, IndexVersionMismatch
 from ingest.records import (
@@ -101,7 +102,7 @@ def test_append_only_extends_faiss(tmp_path):
     write(tmp_path / "ix", [make_incident("b", ["Three."])])
     kb = KnowledgeBase.open(tmp_path / "ix")
     q = EMB.encode(["Three."])
-    scores, ids = kb.ann.search(q, 1)
+    scores, ids = vectors.search(kb.ann, q, 1)
     assert kb.sentences_by_vec_rows([int(ids[0][0])])[int(ids[0][0])]["text"] == "Three."
     assert scores[0][0] == pytest.approx(1.0, abs=1e-5)
 
@@ -183,3 +184,31 @@ def test_fts_is_stemmed_and_injection_safe(tmp_path):
     assert kb.fts('"retries"', 10)  # porter: retries ~ retried
     assert kb.fts('"unrelated"', 10) == []
     assert kb.fts('NEAR(( "x', 10) == []  # malformed syntax is no crash
+
+
+def test_index_crossing_the_hnsw_threshold_is_rebuilt_as_hnsw(tmp_path):
+    first = make_incident("a", ["One.", "Two.", "Three."])
+    write(tmp_path / "ix", [first], hnsw_threshold=5)
+    assert read_manifest(tmp_path / "ix")["faiss"]["type"] == "IndexFlatIP"
+    repeat = make_incident("b", ["One.", "Four.", "One."])  # "One." again, twice
+    manifest = write(tmp_path / "ix", [repeat], hnsw_threshold=5)
+    assert manifest["faiss"]["type"] == "IndexHNSWFlat"
+    assert manifest["faiss"]["vectors"] == 6
+    assert manifest["faiss"]["distinct_vectors"] == 4
+    kb = KnowledgeBase.open(tmp_path / "ix")
+    assert kb.ann.ntotal == len(kb.vectors()) == 6
+    scores, ids = vectors.search(kb.ann, EMB.encode(["One."]), 3)
+    found = kb.sentences_by_vec_rows([int(i) for i in ids[0]])
+    assert [found[int(i)]["text"] for i in ids[0]] == ["One."] * 3
+    assert sorted(found[int(i)]["incident_id"] for i in ids[0]) == ["a", "b", "b"]
+
+
+def test_hnsw_index_is_extended_in_place_on_append(tmp_path):
+    write(tmp_path / "ix", [make_incident("a", ["One.", "Two."])], hnsw_threshold=1)
+    manifest = write(tmp_path / "ix", [make_incident("b", ["Two.", "Five."])], hnsw_threshold=1)
+    assert manifest["faiss"]["type"] == "IndexHNSWFlat"
+    assert (manifest["faiss"]["vectors"], manifest["faiss"]["distinct_vectors"]) == (4, 3)
+    kb = KnowledgeBase.open(tmp_path / "ix")
+    _, ids = vectors.search(kb.ann, EMB.encode(["Two."]), 2)
+    found = kb.sentences_by_vec_rows([int(i) for i in ids[0]])
+    assert {found[int(i)]["incident_id"] for i in ids[0]} == {"a", "b"}
