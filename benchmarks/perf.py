@@ -6,6 +6,7 @@ Run on synthetic postmortems from ``benchmarks/synth.py`` (same seed -> same cor
     python benchmarks/perf.py --sizes 1000       # skip the 10k index
     python benchmarks/perf.py --quick            # a small smoke run (100 docs, few queries)
     nice -n 10 python benchmarks/perf.py build --size 10000   # build/cache the 10k index only
+    python benchmarks/perf.py real --corpus ../shared/corpora/public/incidents   # real texts
 
 Figures printed:
 - ingest throughput (postmortems/s, sentences/s) and the ratio of ingest time to embedding the
@@ -90,6 +91,17 @@ def percentile(values: list[float], q: float) -> float:
 def peak_rss_mib() -> float:
     """Peak resident set size of this process in MiB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def process_peak_rss_mib(pid: int) -> float | None:
+    """Peak resident set size (VmHWM) of a running process in MiB, None when unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 def dir_size_mib(path: Path) -> float:
@@ -522,10 +534,19 @@ def build_index(n: int, seed: int, *, nice: int = 0, force: bool = False) -> dic
     return report
 
 
-def print_ingest(n: int, r: dict[str, Any]) -> None:
+def ingest_real(corpus: Path) -> dict[str, Any]:
+    """Ingest a folder of real postmortems into a temporary index, with the embedding baseline."""
+    with tempfile.TemporaryDirectory(prefix="pmkb-real-") as tmp:
+        report = run_child("ingest", str(corpus), str(Path(tmp) / "index"), "yes")
+        report["index_mib"] = dir_size_mib(Path(tmp) / "index")
+    report["cached"] = False
+    return report
+
+
+def print_ingest(n: int, r: dict[str, Any], what: str = "synthetic postmortems") -> None:
     docs_s = r["incidents"] / r["ingest_s"]
     sents_s = r["sentences"] / r["ingest_s"]
-    print(f"\n== ingest of {n} synthetic postmortems" + (" (cached build)" if r["cached"] else ""))
+    print(f"\n== ingest of {n} {what}" + (" (cached build)" if r["cached"] else ""))
     print(f"models loaded in {r['load_s']:.1f} s (not counted below)")
     print(
         f"ingest {r['ingest_s']:.1f} s: {docs_s:.1f} postmortems/s, {sents_s:.0f} sentences/s "
@@ -702,6 +723,7 @@ def measure_app(index_dir: Path, query: str = "disk full") -> dict[str, Any]:
                 page.locator(".pmkb-hit").first.wait_for(timeout=300_000)
                 out["query_to_result_s"] = time.perf_counter() - t_query
                 browser.close()
+        out["app_peak_rss_mib"] = process_peak_rss_mib(proc.pid)
     finally:
         proc.terminate()
         try:
@@ -714,6 +736,9 @@ def measure_app(index_dir: Path, query: str = "disk full") -> dict[str, Any]:
         print(f"first result on the page {out['first_result_s']:.1f} s after start-up")
     if "query_to_result_s" in out:
         print(f"results for {query!r} {out['query_to_result_s']:.1f} s after it was typed")
+    if out.get("app_peak_rss_mib") is not None:
+        rss = out["app_peak_rss_mib"]
+        print(f"peak RSS of the app process (streamlit, models loaded): {rss:.0f} MiB")
     return out
 
 
@@ -750,7 +775,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     parser = argparse.ArgumentParser(description="Speed and scale benchmark for postmortem-kb.")
     parser.add_argument(
-        "action", nargs="?", default="all", choices=("all", "build", "profile", "measure")
+        "action",
+        nargs="?",
+        default="all",
+        choices=("all", "build", "profile", "measure", "real"),
+        help="`real`: ingest throughput and ratio on a folder of real postmortems (--corpus)",
+    )
+    parser.add_argument(
+        "--corpus",
+        default=str(ROOT.parent / "shared" / "corpora" / "public" / "incidents"),
+        help="for `real`: the folder of real postmortems to ingest",
     )
     parser.add_argument("--index", help="for `measure`: an existing index of synthetic docs")
     parser.add_argument("--sizes", default="1000,10000", help="index sizes for search figures")
@@ -776,6 +810,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.action == "build":
         r = build_index(args.size, args.seed, nice=args.nice, force=args.rebuild)
         print_ingest(args.size, r)
+        return 0
+    if args.action == "real":
+        corpus = Path(args.corpus).resolve()
+        n = sum(1 for p in corpus.rglob("*") if p.is_file())
+        print_ingest(n, ingest_real(corpus), f"files of real postmortems in {corpus}")
         return 0
     if args.action == "measure":  # search, add-one, cold start and app on a given index
         from ingest.store import read_manifest
