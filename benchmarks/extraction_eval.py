@@ -23,7 +23,7 @@ gold date or lies inside the gold ``date_range``.
 
 Usage:
     .venv/bin/python benchmarks/extraction_eval.py [--mode as-written|no-headings|both]
-        [--split dev|heldout|all] [--errors N] [--json out.json]
+        [--split dev|heldout|all] [--sources dfds,posthog,...] [--errors N] [--json out.json]
 """
 
 from __future__ import annotations
@@ -294,10 +294,13 @@ def format_summary(title: str, summary: Summary) -> str:
 # --- documents --------------------------------------------------------------------------------
 
 
-def load_gold(split: str = "all") -> list[dict[str, Any]]:
-    """Every gold label file (sorted), optionally only one split."""
+def load_gold(split: str = "all", sources: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Every gold label file (sorted), optionally only one split and only some sources (the
+    folders of ``labels/``: seeds, dfds, mybinder, posthog, wikitech)."""
     golds = []
     for path in sorted(GOLD_DIR.glob("*/*.json")):
+        if sources and path.parent.name not in sources:
+            continue
         gold = json.loads(path.read_text(encoding="utf-8"))
         if split in ("all", gold["split"]):
             golds.append(gold)
@@ -416,13 +419,19 @@ def main(argv: list[str] | None = None) -> int:
         help="whose errors to print (dev by default: never tune on heldout)",
     )
     parser.add_argument("--json", type=Path, help="write the figures as JSON")
+    parser.add_argument(
+        "--sources",
+        default="",
+        help="comma-separated label folders to score (default: all), e.g. dfds,posthog",
+    )
     args = parser.parse_args(argv)
 
     from ingest.nlp import load_nlp
 
     started = time.perf_counter()
     nlp = load_nlp()
-    golds = load_gold(args.split)
+    sources = tuple(name.strip() for name in args.sources.split(",") if name.strip())
+    golds = load_gold(args.split, sources)
     modes = ("as-written", "no-headings") if args.mode == "both" else (args.mode,)
     splits = ("dev", "heldout") if args.split == "all" else (args.split,)
     report: dict[str, Any] = {}

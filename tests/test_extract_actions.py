@@ -31,6 +31,11 @@ from ingest.sections import split_sections
         ("- [ ] Rotate credentials", "planned"),
         ("Review the dashboards", "planned"),  # a to-do written as an imperative
         ("Dashboard review", "unknown"),
+        ("Done Document the workaround to drain the queue", "done"),  # status word first
+        ("Fix the jobrunner in deployment-prep T215339 Done", "done"),  # or last
+        ("continue work on dbctl, so we need fewer deploys", "in_progress"),
+        # an imperative stays a plan even when a clause in it is in the perfect tense
+        ("Decide what to do with the hosts that have already had battery issues", "planned"),
     ],
 )
 def test_action_status(text, status):
@@ -193,3 +198,53 @@ def test_action_list_without_heading_is_told_from_lessons_and_names(nlp):
         "Flux metrics and alerts",  # a noun phrase, but in a list of actions
     ]
     assert {a.status for a in actions} == {"planned"}
+
+
+# A plain-text report (lists as "•" bullets, no headings) whose timeline runs straight into
+# the conclusions and the follow-up list.
+PLAIN_REPORT = (
+    "A wrong change was merged and the cache answered every request with a redirect.\n\n"
+    "All times are in UTC\n"
+    "\u2022 16:43 The change gets merged and is deployed by the usual puppet run\n"
+    "\u2022 16:55 First report of the problem on IRC, investigation starts.\n"
+    "\u2022 17:02 The change is reverted and deployed.\n"
+    "\u2022 The patch was missing a bit for the cache_upload case\n"
+    "\u2022 Investigate if icinga should report sooner on the failed check\n"
+    "\u2022 Standardize the verification of VCL patches against all clusters\n"
+    "\u2022 Done Document the rollback procedure for VCL patches\n"
+)
+
+
+@pytest.mark.models
+def test_actions_after_a_timeline_in_the_same_list(nlp):
+    document = Document(
+        path="x.txt",
+        text=PLAIN_REPORT,
+        format="text",
+        sha256=hashlib.sha256(PLAIN_REPORT.encode()).hexdigest(),
+    )
+    actions = analyze(document, split_sections(document), nlp).actions
+    assert [a.text for a in actions] == [
+        "Investigate if icinga should report sooner on the failed check",
+        "Standardize the verification of VCL patches against all clusters",
+        "Done Document the rollback procedure for VCL patches",
+    ]
+    assert [a.status for a in actions] == ["planned", "planned", "done"]
+
+
+@pytest.mark.models
+def test_imperatives_mixed_with_findings_are_lessons_not_actions(nlp):
+    text = (
+        "The pipeline replaced the network plugin and all services returned 503.\n\n"
+        "- Revert the de-registration delay to its default\n"
+        "- Create an ingress test suite\n\n"
+        "- Monitor critical pipeline executions.\n"
+        "- Ensure that everyone gets notified on alerts.\n"
+        "- The delay change was considered from a performance perspective only.\n"
+        "- Alert messages are still unclear.\n"
+    )
+    actions = _analyze(nlp, text).actions
+    assert [a.text for a in actions] == [
+        "Revert the de-registration delay to its default",
+        "Create an ingress test suite",
+    ]

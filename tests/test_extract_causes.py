@@ -187,3 +187,27 @@ def test_factor_list_after_the_timeline_stands_for_the_cause_section(nlp):
     # Not the summary sentence, the dated rows ("triggering") or the lessons after the list.
     for cause in causes:
         assert REPORT_WITHOUT_HEADINGS[cause.start : cause.end] == cause.text
+
+
+def test_a_question_is_not_a_cause(nlp):
+    text = (
+        "Is a partial cache clear more risky than clearing the entire cache?\n\n"
+        "The errors were caused by cache corruption after a partial clear."
+    )
+    causes = _analyze(nlp, text).causes
+    assert [c.text for c in causes] == [
+        "The errors were caused by cache corruption after a partial clear."
+    ]
+
+
+def test_sub_heading_inside_a_cause_section_counts_as_cause_section(nlp):
+    text = (
+        "# Outage\n\nSomething broke.\n\n"
+        "## Root cause analysis\n\n### The technical problem\n\n"
+        "The client called a function that older versions do not have.\n\n"
+        "## Impact\n\nCustomers saw exceptions for five hours.\n"
+    )
+    causes = _analyze(nlp, text, fmt="markdown").causes
+    assert [c.text for c in causes] == [
+        "The client called a function that older versions do not have."
+    ]

@@ -63,6 +63,8 @@ def test_headings_of_sections_without_roles(heading):
         "Failed requests were retried, which further compounded the load problem.",
         "This introduced additional latency to the authentication flow.",
         "The spike led to disk exhaustion on the primary.",
+        "The reason was a policy controller configured for the other datacenter.",
+        "The master had a battery failure which cause the host to crash.",
     ],
 )
 def test_causal_cues(sentence):
@@ -76,6 +78,10 @@ def test_causal_cues(sentence):
         "We ruled out the network as the cause.",
         "We continue to investigate the root cause of the problem.",
         "These configuration changes resulted in our services resuming normal operations.",
+        # the words "root cause" without a cause
+        "It was root caused relatively quickly.",
+        "Citoid never logged anything, making the root cause finding a tad slower.",
+        "We still don't have an exact root cause.",
     ],
 )
 def test_rejected_or_sought_causes_score_zero(sentence):
@@ -152,6 +158,14 @@ def test_seed_001_causes_have_cause_role(nlp, corpus_dir):
         ("Maintenance window moved too close to lunch break", "statement"),
         ("Flux metrics and alerts", "statement"),
         ("Could a diff between request headers have made us aware?", "statement"),
+        # a status or ticket marker before the wording is skipped
+        ("Done Document the workaround to drain the merger queue", "action"),
+        ("phab:T158054 - create an end-to-end job that measures queue time", "action"),
+        # a titled item is judged by the wording after its title too
+        ("**Redis isolation**: Investigating decoupling the two Redis instances", "action"),
+        ("**Deployment strategy**: Re-evaluate rollout approaches", "action"),
+        # a suggestion written as a statement is a plan
+        ("A set of SLOs around what is escalation-worthy might also be helpful.", "action"),
     ],
 )
 def test_item_form(item, form):

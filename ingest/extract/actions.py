@@ -10,7 +10,10 @@ role is ``action`` become actions. The status comes from explicit markers ("(Com
 Without action headings, a list is a list of actions by the form of its items: a run of two or
 more imperatives, gerunds ("Implementing ...") or plans ("should", "Better X") is one, and each
 of its items is an action (noun phrases among them too); lists of findings, lessons, names or
-report fields give none (see :func:`action_lists`).
+report fields give none (see :func:`action_lists`). A list in which finite statements follow
+the imperatives ("Actively monitor X", "Alert noise is still too high") holds lessons, and a
+timeline that runs into the next list gives actions only after its last dated row. Status
+words stand before or after an item too ("Done Document the workaround", "... T215339 Done").
 """
 
 from __future__ import annotations
@@ -28,11 +31,14 @@ from .roles import (
     ACTION_WEAK,
     LEAD_IN,
     SentenceView,
+    form_pieces,
     heading_scores,
+    is_finite_statement,
     is_imperative,
     item_form,
     list_runs,
     normalize_quotes,
+    smooth_forms,
 )
 
 DONE_MARK = re.compile(
@@ -52,6 +58,7 @@ IN_PROGRESS_MARK = re.compile(
     re.IGNORECASE,
 )
 IN_PROGRESS_WORDS = re.compile(
+    r"^\W*continu(?:e|ing) (?:work|working|to)\b|"
     r"\bin the process of\b|\bwe(?: are|'re) (?:also |currently |now |actively )?(?:working|"
     r"tuning|developing|building|implementing|rolling out|migrating|re-?architecting|redesigning|"
     r"reviewing|evaluating|testing|formalizing|adding|creating|updating|investigating|improving)\b|"
@@ -86,6 +93,8 @@ PAST_LEAD = re.compile(
     r"restored|rotated|published|notified|contacted|raised|lowered|pinned|locked)\b",
     re.IGNORECASE,
 )
+# Work the team reports as its own and done ("we have added", "we've moved").
+WE_DID = re.compile(r"\bwe(?: have|'ve)\b|\bwe (?:made|added|moved|fixed|deployed)\b", re.I)
 # "Once we have completed X, we will ..." is a plan, whatever the first clause says.
 CONDITIONAL_PLAN = re.compile(
     r"^\W*(once|when|after|as soon as) we(?: have|'ve)? [^,.]*,\s*we(?: will|'ll)\b",
@@ -130,6 +139,11 @@ DUE = re.compile(
 )
 
 
+# "Done" standing as a status word before or after an item ("Done Document the workaround",
+# "Fix the jobrunner T215339 Done").
+DONE_WORD = re.compile(r"^\W*Done\b(?! (?:by|in|on|when|with|after|before|once)\b)|\bDone\W*$")
+
+
 def heading_status(heading: str) -> str:
     """The status a section heading gives its items ("Immediate actions (completed)"), or ""."""
     lowered = heading.lower()
@@ -151,7 +165,7 @@ def action_status(text: str, heading: str = "") -> str:
     deployed", "Implemented retry limits") is done, future and imperative wording is planned.
     """
     normalized = normalize_quotes(text)
-    if DONE_MARK.search(normalized):
+    if DONE_MARK.search(normalized) or DONE_WORD.search(normalized.strip()):
         return "done"
     if IN_PROGRESS_MARK.search(normalized):
         return "in_progress"
@@ -165,6 +179,8 @@ def action_status(text: str, heading: str = "") -> str:
     if IN_PROGRESS_WORDS.search(normalized):
         return "in_progress"
     body = re.sub(r"^[\W_]+", "", LEAD_IN.sub("", normalized, count=1))
+    if ACTION_IMPERATIVE.match(body) and not WE_DID.search(normalized):
+        return "planned"  # "Decide what to do with hosts that have already failed"
     if DONE_WORDS.search(normalized) or PAST_LEAD.match(body):
         return "done"
     if PLANNED_WORDS.search(normalized) or ACTION_IMPERATIVE.match(body):
@@ -258,6 +274,15 @@ def _make_action(text: str, start: int, end: int, sentence: int, heading: str = 
     )
 
 
+def _lesson_statement(view: SentenceView) -> bool:
+    """A finite statement that is not a report of work done ("Alert noise is still too high",
+    not "We reverted the change" or "Retry limits were added")."""
+    text = normalize_quotes(view.text)
+    if DONE_MARK.search(text) or WE_DID.search(text) or DONE_WORDS.search(text):
+        return False
+    return is_finite_statement(view.text, view.span)
+
+
 def action_lists(views: list[SentenceView], text: str) -> list[tuple[list[list[int]], bool]]:
     """The lists of the document cut where the form of their items changes, and for each
     piece (sentence indices per item) whether it is a list of actions.
@@ -266,37 +291,32 @@ def action_lists(views: list[SentenceView], text: str) -> list[tuple[list[list[i
     "Action items"), so a list is cut into pieces of items of one form: imperatives and
     plans, or statements; fields ("Category: X") and names stand alone. A lone item of the
     other form inside a piece, or at its end next to two of its items, stays with it. A
-    piece of two or more imperatives or plans is a list of actions.
+    piece of two or more imperatives or plans is a list of actions, unless it comes before
+    the last dated row of its list (a timeline) or the list holds lessons: at least a third
+    of its items from the first imperative on are finite statements that report no work
+    done (see :func:`_lesson_statement`).
     """
     result: list[tuple[list[list[int]], bool]] = []
     for run in list_runs(views, text):
         forms = [item_form(views[item[0]].text, views[item[0]].span) for item in run]
-        kinds = ["action" if form == "action" else form for form in forms]
-        kinds = ["statement" if kind == "dated" else kind for kind in kinds]
-        # A lone item among items of the other form takes their form: between two of them,
-        # or at either end of the list next to two of them.
-        for k in range(len(kinds)):
-            before = kinds[k - 1] if k > 0 else None
-            after = kinds[k + 1] if k + 1 < len(kinds) else None
-            if after is None and k >= 2 and kinds[k - 2] == before:
-                after = before
-            if before is None and k + 2 < len(kinds) and kinds[k + 2] == after:
-                before = after
-            others = (None, kinds[k], "field", "names")
-            if kinds[k] in ("action", "statement") and before == after and before not in others:
-                kinds[k] = before
+        # A timeline that runs into the next list (no blank line, no heading): only items
+        # after its last dated row can be actions.
+        last_dated = max((k for k, form in enumerate(forms) if form == "dated"), default=-1)
+        tail = list(range(last_dated + 1, len(run)))
+        first_action = next((k for k in tail if forms[k] == "action"), len(run))
+        # A finite statement after an imperative ("Actively monitor X", then "Alert noise is
+        # too high") marks lessons learned, not a list of action items.
+        judged = [
+            forms[k] == "statement" and _lesson_statement(views[run[k][0]])
+            for k in range(first_action, len(run))
+        ]
+        lessons = any(judged) and 3 * sum(judged) >= len(judged)
         if len(run) < 2:
             continue  # a lone item is judged by its own wording
-        timeline = "dated" in forms  # none of a timeline's pieces is a list of actions
-        piece: list[list[int]] = []
-        piece_kind = ""
-        for item, kind in zip(run, kinds, strict=True):
-            if piece and kind != piece_kind:
-                result.append((piece, not timeline and piece_kind == "action" and len(piece) > 1))
-                piece = []
-            piece.append(item)
-            piece_kind = kind
-        result.append((piece, not timeline and piece_kind == "action" and len(piece) > 1))
+        kinds = smooth_forms(["statement" if form == "dated" else form for form in forms])
+        for position, piece, kind in form_pieces(run, kinds):
+            is_list = kind == "action" and len(piece) > 1 and position > last_dated
+            result.append((piece, is_list and not lessons))
     return result
 
 

@@ -13,6 +13,8 @@ Without cause headings, the layout stands in for them: the first list of finding
 timeline is the contributing-factors list (every item a cause, cue or not), only the stretch
 between the timeline and that list is read for causes in prose (the summary above only
 restates them), and dated rows are timeline events, never causes (see :func:`factor_lists`).
+Questions are never causes, and a sub-heading without a role of its own inside a cause
+section ("Root cause analysis" > "The technical problem") counts as part of it.
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ from .roles import (
     GOOD_OUTCOME,
     SentenceView,
     cause_score,
+    form_pieces,
     heading_scores,
     item_form,
     list_runs,
     normalize_quotes,
+    smooth_forms,
 )
 
 if TYPE_CHECKING:
@@ -132,8 +136,8 @@ def is_causal(view: SentenceView) -> bool:
     slow down and rolled out a fix") is an action, not a cause.
     """
     lowered = normalize_quotes(view.text).lower()
-    if CAUSE_REJECTED.search(lowered):
-        return False
+    if CAUSE_REJECTED.search(lowered) or _is_question(lowered):
+        return False  # rejected, or a question
     if view.sentence.role == "action" or ACTION_CUES.search(lowered):
         return False
     if "cause" in view.sentence.roles:
@@ -164,7 +168,13 @@ def cause_kind(text: str, heading: str, dated: bool = False) -> str:
 
 
 def _under_cause_heading(view: SentenceView) -> bool:
-    return heading_scores(view.heading).get("cause", 0.0) >= 3.0
+    """Under a cause heading, or under a sub-heading of no role of its own inside a cause
+    section ("Root cause analysis" > "The technical problem")."""
+    for heading in reversed(view.heading_path or (view.heading,)):
+        scores = heading_scores(heading)
+        if scores:
+            return scores.get("cause", 0.0) >= 3.0
+    return False
 
 
 _CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}\s?[ap]\.?m\b", re.IGNORECASE)
@@ -215,6 +225,7 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
         in_explanation = explained[0] < i <= explained[1] and _explains(view)
         if (
             _timeline_entry(view)
+            or (_is_question(view.text) and not under_heading)
             or (_heading_like(view) and not under_heading)
             or not (is_causal(view) or ((under_heading or in_explanation) and _not_rejected(view)))
         ):
@@ -268,9 +279,25 @@ def timelines(views: list[SentenceView], runs: list[list[list[int]]]) -> list[tu
     return found
 
 
+def _pieces(views: list[SentenceView], run: list[list[int]]) -> list[tuple[list[list[int]], str]]:
+    """A list cut into pieces of one form (a removed heading between a list of findings and
+    a list of actions leaves one run), each with its kind."""
+    kinds = smooth_forms(_item_forms(views, run))
+    return [(piece, kind) for _, piece, kind in form_pieces(run, kinds)]
+
+
+def _states_cause(view: SentenceView) -> bool:
+    """The sentence's own wording states a cause (whatever role its list gave it)."""
+    lowered = normalize_quotes(view.text).lower()
+    if CAUSE_REJECTED.search(lowered) or ACTION_CUES.search(lowered) or _is_question(lowered):
+        return False
+    score = cause_score(view.text, view.sentence.block_kind)
+    return score >= 2.0 or (score > 0 and bool(cue_names(view)))
+
+
 def _causal_items(views: list[SentenceView], run: list[list[int]]) -> int:
-    """How many items of a list have a sentence that states a cause."""
-    return sum(any(is_causal(views[i]) for i in item) for item in run)
+    """How many items of a list have a sentence whose own wording states a cause."""
+    return sum(any(_states_cause(views[i]) for i in item) for item in run)
 
 
 def _is_factor_run(views: list[SentenceView], run: list[list[int]]) -> bool:
@@ -288,9 +315,12 @@ def factor_lists(
     """Lists of contributing factors of a report without cause headings, and the stretches
     of sentences (exclusive start, inclusive end) where causes are looked for.
 
-    A factor list is the first list after a timeline whose items are mostly findings or
-    states; when prose comes between, the first such list of which an item states a cause
-    is preferred (lists after the first list of actions hold lessons, not findings). A
+    Lists are first cut into pieces of one form (a removed heading between findings and
+    actions leaves one run; statements that go on from a dated row continue a timeline). A
+    factor list is the first piece after a timeline whose items are mostly findings or
+    states; when prose comes between, it must be a piece of which at least half the items
+    state a cause in their own words (otherwise it holds lessons or background, and no list
+    is taken), and lists after the first list of actions hold lessons, not findings. A
     report of several incidents, each with its own timeline, may put each incident's
     factors just before its timeline instead: then the last such list before each timeline
     counts too. A stretch runs from the previous timeline (or the start) to
@@ -302,10 +332,19 @@ def factor_lists(
     """
     runs = list_runs(views, text)
     spans = timelines(views, runs)
-    factor_runs = [run for run in runs if _is_factor_run(views, run)]
+    # Statements that go on from a dated row in the same list ("13:43 Citoid outage begins",
+    # "Cxserver was hit shortly after") continue the timeline: not a list of factors.
+    pieces = [
+        (piece, kind if item_form(views[run[0][0]].text) != "dated" else "dated")
+        for run in runs
+        for piece, kind in _pieces(views, run)
+    ]
+    factor_runs = [
+        piece for piece, kind in pieces if kind == "statement" and _is_factor_run(views, piece)
+    ]
     if not spans:
         for run in factor_runs:
-            if len(run) >= 2 and any(is_causal(views[i]) for item in run for i in item):
+            if len(run) >= 2 and _causal_items(views, run) > 0:
                 return [run], [(-1, len(views))]
         return [], [(-1, len(views))]
     chosen: list[list[list[int]]] = []
@@ -321,26 +360,25 @@ def factor_lists(
     last_end = spans[-1][1]
     # Findings come before the list of actions; statements after it are lessons.
     action_runs = [
-        run[0][0]
-        for run in runs
-        if run[0][0] > last_end
-        and len(run) >= 2
-        and 3 * _item_forms(views, run).count("action") >= 2 * len(run)
+        piece[0][0]
+        for piece, kind in pieces
+        if piece[0][0] > last_end and len(piece) >= 2 and kind == "action"
     ]
     actions_start = action_runs[0] if action_runs else len(views)
     after = [r for r in factor_runs if last_end < r[0][0] < actions_start]
     # Findings that state a cause ("No version compatibility testing") are preferred over
     # background lists that come first ("The extension is loaded from our CDN").
-    stating = [r for r in after if _causal_items(views, r) > 0]
+    stating = [r for r in after if 2 * _causal_items(views, r) >= len(r)]
     if after:
         # A list right after the timeline is its factor list; lists inside an explanation
         # in prose may be background ("The extension is loaded from our CDN").
         direct = all(
             views[k].sentence.block_kind != "paragraph" for k in range(last_end + 1, after[0][0][0])
         )
-        pick = after[0] if direct or not stating else stating[0]
-        chosen.append(pick)
-        regions.append((last_end, pick[-1][-1]))
+        pick = after[0] if direct else (stating[0] if stating else None)
+        if pick is not None:
+            chosen.append(pick)
+            regions.append((last_end, pick[-1][-1]))
     if not chosen:
         return [], [(-1, len(views))]
     return chosen, regions
@@ -380,6 +418,10 @@ def _explains(view: SentenceView) -> bool:
     if GOOD_OUTCOME.search(lowered) or ACTION_CUES.search(lowered):
         return False  # how it was resolved, not why it happened
     return item_form(view.text, view.span) == "statement"
+
+
+def _is_question(text: str) -> bool:
+    return text.rstrip(" *_\n").endswith("?")
 
 
 def _not_rejected(view: SentenceView) -> bool:

@@ -145,13 +145,15 @@ CAUSE_STRONG = re.compile(
     r"\bstemm(ed|ing|s) from\b|\battributed to\b|\bresulted from\b|\bwas the result of\b|"
     r"\bsource of the (problem|issue)\b|\bexacerbat|\bmade (the situation|things|it|this) worse\b|"
     r"\bcombined with\b|\brace condition\b|\bmemory leak\b|\bdeadlock|\bran out of\b|"
+    r"\b(which|that) cause (the|a|an|it|them)\b|\bresulted on\b|"
+    r"\bthe (main |primary |underlying |root |actual |real )?reason (was|is|for|why)\b|"
     r"\bexhaust(ed|ion|ing)\b|\bmisconfigur|\boverload(ed|ing)?\b|\bbottleneck"
 )
 CAUSE_WEAK = re.compile(
     r"\bbug\b|\bregression\b|\bhuman error\b|\btypo\b|\bexpired\b|\bsaturat|\bspike\b|"
     r"\bfailed to\b|\bwithout\b.*\b(limit|check|validation)|\bincorrect(ly)?\b|\bwrong\b|"
     r"\bunexpected(ly)?\b|\bleak\b|\bflood|\bstorm\b|\bcascad|\bretr(y|ied|ies|ying)\b|"
-    r"\b(is|was|were|are) related to\b"
+    r"\b(is|was|were|are) related to\b|\bnot (correctly|properly)\b"
 )
 # A deficiency named as a noun phrase: how "Contributing factors" lists are written.
 CAUSE_DEFICIENCY = re.compile(
@@ -176,7 +178,10 @@ CAUSE_SEARCH = re.compile(
     r"understand(ing)?|analy[sz]\w*|of|on|into|complete[d]?|for|around|about|regarding|behind)"
     r"\s+(a|the|our|any|its)\s+(root[\s-]cause|cause|source)|"
     r"(root[\s-]cause|cause) (analysis|is (still )?(unknown|unclear))|"
-    r"possible causes|what the (possible )?causes|"
+    r"possible causes|what the (possible )?causes|\broot[\s-]?caused\b|"
+    r"\broot[\s-]cause (finding|identification|was found|was identified)|different root[\s-]causes|"
+    r"\b(don't|do not|didn't|did not|doesn't) (yet )?(have|know) (an?|the|any)"
+    r"( exact| clear| definitive| final)? root[\s-]cause|"
     r"as a result of (this|the|these) (outage|incident|event|issue|disruption)s?|"
     r"\bwhether\b.*|\bif\b.*\bcaus\w*|\bto (prevent|avoid|minimi[sz]e|reduce) [^,.;]*"
 )
@@ -245,7 +250,8 @@ ACTION_IMPERATIVE = re.compile(
     r"explore|research|plan|communicate|inform|notify|share|prepare|pin|lock|backport|"
     r"announce|coordinate|allocate|hire|reach out|follow up|look at|check|decide|measure|"
     r"minimi[sz]e|simplify|gather|run|find|come up with|try|use|keep|stop|start|standardi[sz]e|"
-    r"make sure|nominate|need to|devise|wipe|alarm|page|escalate|block|rate[- ]limit|prevent)\b",
+    r"make sure|nominate|need to|devise|wipe|alarm|page|escalate|block|rate[- ]limit|prevent|"
+    r"re-?evaluate|revisit|rethink)\b",
     re.IGNORECASE,
 )
 
@@ -449,12 +455,13 @@ def assign_all(views: list[SentenceView]) -> list[tuple[str, ...]]:
     Besides each sentence's own scores, items of one list share a role: when at least half
     of the items of a list are causes (or actions), every item is given that role too, so a
     "Contributing factors" or "Action items" list keeps its meaning when its heading is gone.
+    Rows of a list with a dated row (a timeline) keep their own roles.
     """
     scores = [role_scores(view) for view in views]
     for group in _list_groups(views):
         items = {views[i].block for i in group}
-        if len(items) < 2:
-            continue
+        if len(items) < 2 or any(_LEADING_DATE.match(views[i].text.strip()) for i in group):
+            continue  # a lone item, or a timeline (its rows keep their own roles)
         for role in ("cause", "action"):
             hits = {views[i].block for i in group if scores[i][role] >= MIN_SCORE}
             if 2 * len(hits) >= len(items):
@@ -516,17 +523,38 @@ _GERUND_LEAD = re.compile(
 )
 
 
+# A status or ticket marker before an item's wording ("Done Document the workaround",
+# "phab:T158054 - create a job", "JIRA-12: Add alerts", "[x] Add alerts").
+_ITEM_MARKER = re.compile(
+    r"^\W*((done|todo|fixed|wip|open|closed)\b\W*|\[[ xX]\]\s*|"
+    r"([a-z]+:)?(#|[A-Z]{1,10}-?)\d{2,}\s*[-:\u2013\u2014]\s+)+",
+    re.IGNORECASE,
+)
+# A suggestion written as a statement ("A set of SLOs might also be helpful", "it would be nice
+# if there was a report").
+_SUGGESTION = re.compile(
+    r"\b(might|may|could|would) (also |really |probably )?be (helpful|useful|nice|good|worth)|"
+    r"\bit would be (nice|good|helpful|useful|great)\b|\bworth (considering|looking|investigating)"
+)
+
+
 def item_form(text: str, span: Span | None = None) -> str:
     """What a list item or table row is by its form alone.
 
     ``dated`` (opens with a date or clock time: a timeline entry), ``field`` ("Category:
     Kubernetes"), ``names`` (an attendee list), ``action`` (an imperative, "should"/"will"/
-    "need to", or "Better monitoring of X"), otherwise ``statement`` (a finding or a state,
-    the form contributing factors and lessons take).
+    "need to", "Better monitoring of X", or a suggestion: "X might also be helpful"),
+    otherwise ``statement`` (a finding or a state, the form contributing factors and
+    lessons take). A status or ticket marker before the wording ("Done", "[x]",
+    "phab:T158054 -") is skipped.
     """
     stripped = normalize_quotes(text).strip()
     if _LEADING_DATE.match(stripped):
         return "dated"
+    marker = _ITEM_MARKER.match(stripped)
+    if marker and marker.end() < len(stripped):
+        stripped = stripped[marker.end() :]
+        span = None  # the parse starts at the marker, not at the wording
     if _NAMES.match(stripped):
         return "names"
     if _FIELD.match(stripped) and not is_imperative(stripped):
@@ -535,10 +563,13 @@ def item_form(text: str, span: Span | None = None) -> str:
         return "statement"
     if is_imperative(stripped, span) or _GERUND_LEAD.match(stripped):
         return "action"
+    lead = LEAD_IN.match(stripped)
+    if lead and _GERUND_LEAD.match(stripped[lead.end() :]):
+        return "action"  # "**Redis isolation**: Investigating decoupling the instances"
     if stripped.endswith("?"):
         return "statement"
     lowered = stripped.lower()
-    if _MODAL.search(lowered) or ACTION_CUES.search(lowered):
+    if _MODAL.search(lowered) or ACTION_CUES.search(lowered) or _SUGGESTION.search(lowered):
         return "action"
     return "statement"
 
@@ -609,3 +640,54 @@ def _indent(text: str, position: int) -> int:
     line_start = text.rfind("\n", 0, position) + 1
     line = text[line_start:position]
     return len(line) - len(line.lstrip(" \t>"))
+
+
+_FINITE_TAGS = ("VBD", "VBZ", "VBP", "MD")
+
+
+def is_finite_statement(text: str, span: Span | None) -> bool:
+    """The item's main clause is a finite statement ("Alert noise is still too high", "The
+    change was considered from performance only"), not an imperative or a noun phrase
+    ("Flux metrics and alerts"). An item with a title lead-in ("**Retry limits**: ...") is
+    never one here: its body is a description of the title."""
+    if span is None or LEAD_IN.match(text):
+        return False
+    roots = [token for token in span if token.dep_ == "ROOT"]
+    if not roots:
+        return False
+    root = roots[0]
+    has_subject = any(child.dep_ in ("nsubj", "nsubjpass", "expl") for child in root.children)
+    finite = root.tag_ in _FINITE_TAGS or any(
+        child.dep_ in ("aux", "auxpass") and child.tag_ in _FINITE_TAGS for child in root.children
+    )
+    return finite and has_subject
+
+
+def smooth_forms(forms: list[str]) -> list[str]:
+    """Item forms of one list with a lone ``action`` or ``statement`` item among items of
+    another form given their form: between two of them, or at either end of the list next
+    to two of them (a heading removed between two lists leaves them as one run)."""
+    kinds = list(forms)
+    for k in range(len(kinds)):
+        before = kinds[k - 1] if k > 0 else None
+        after = kinds[k + 1] if k + 1 < len(kinds) else None
+        if after is None and k >= 2 and kinds[k - 2] == before:
+            after = before
+        if before is None and k + 2 < len(kinds) and kinds[k + 2] == after:
+            before = after
+        others = (None, kinds[k], "field", "names")
+        if kinds[k] in ("action", "statement") and before == after and before not in others:
+            kinds[k] = before
+    return kinds
+
+
+def form_pieces(run: list[list[int]], kinds: list[str]) -> list[tuple[int, list[list[int]], str]]:
+    """The run cut where the (smoothed) kind of its items changes: (position of the piece's
+    first item in the run, its items, their kind)."""
+    pieces: list[tuple[int, list[list[int]], str]] = []
+    for k, (item, kind) in enumerate(zip(run, kinds, strict=True)):
+        if pieces and pieces[-1][2] == kind:
+            pieces[-1][1].append(item)
+        else:
+            pieces.append((k, [item], kind))
+    return pieces
