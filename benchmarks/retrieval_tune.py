@@ -25,14 +25,15 @@ from ingest.embed import load_embedder  # noqa: E402
 
 # Passes so far (dev only): (1) 108 settings over DENSE_WEIGHT 0.4-0.6, ROLE_BOOST 0-1,
 # DOC_WEIGHT 0-0.6, TITLE_WEIGHT 0-0.3 and two AGG_WEIGHTS; (2) the upper edges extended;
-# (3) fusing each side's incident scores instead of sentence scores (worse: dropped).
-# This pass, on an index rebuilt with the current extraction, re-checks the query boosts.
+# (3) fusing each side's incident scores instead of sentence scores (worse: dropped);
+# (4) the query boosts re-checked on an index rebuilt with the current extraction (48).
+# This pass (5) adds the incident-level BM25 (INCIDENT_BM25_WEIGHT) and re-checks the
+# fusion weight and the other incident-level signals around it.
 GRID = {
-    "DENSE_WEIGHT": (0.5, 0.6),
-    "ROLE_BOOST": (0.3, 1.0),
-    "CATEGORY_BOOST": (0.0, 0.25, 0.5),
-    "SYSTEM_BOOST": (0.0, 0.3),
-    "DOC_WEIGHT": (0.3, 0.6),
+    "DENSE_WEIGHT": (0.4, 0.5, 0.6),
+    "INCIDENT_BM25_WEIGHT": (0.4, 0.6, 0.8),
+    "TITLE_WEIGHT": (0.15, 0.3),
+    "DOC_WEIGHT": (0.4, 0.6),
 }
 
 

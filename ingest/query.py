@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 # (role, pattern) in priority order; the first role found is the query's intent.
@@ -53,6 +53,9 @@ FTS_STOP = frozenset(
     "a an and are as at be by for from has have how in incident incidents is it of on or "
     "postmortem postmortems that the their there they this to was we were what when where "
     "which who why with did do does our show me find list all any".split()
+    # what is left of a negative contraction ("didn't" -> "didn" "t"), and "itself"
+    + "didn doesn don isn wasn weren won couldn wouldn shouldn hasn haven hadn aren ain".split()
+    + ["itself"]
 )
 
 
@@ -115,6 +118,15 @@ def fts_expression(terms: Iterable[str]) -> str:
     """An FTS5 MATCH expression: any of the terms, each quoted (so no syntax injection)."""
     quoted = ['"' + t.replace('"', '""') + '"' for t in terms if t]
     return " OR ".join(quoted)
+
+
+def fts_expression_requiring(terms: Sequence[str], required: Sequence[str]) -> str:
+    """An FTS5 expression matching sentences with at least one ``required`` term, ranked by
+    all ``terms``: "(r1 OR r2) AND (t1 OR ... OR tn)" (Lucene's common-terms query). With no
+    required term, or all of them required, it is the plain :func:`fts_expression`."""
+    if not required or set(required) >= set(terms):
+        return fts_expression(terms)
+    return f"({fts_expression(required)}) AND ({fts_expression(terms)})"
 
 
 @functools.cache

@@ -5,7 +5,9 @@ and dense (FAISS inner product over all-MiniLM-L6-v2 sentence vectors). Their no
 scores are mixed (a convex combination; reciprocal rank fusion is the "rrf" mode),
 sentences whose role matches the query's intent ("caused by" -> cause sentences) are
 boosted, and sentence scores are aggregated per incident, together with an
-incident-level dense score (query vs. the incident's mean vector) and a title match.
+incident-level dense score (query vs. the incident's mean vector), an incident-level BM25
+(the query's terms counted over all of the incident's sentences, so that a query whose
+words are spread over several sentences of one report still finds it) and a title match.
 The best-scoring sentences of an incident are its evidence.
 """
 
@@ -25,7 +27,7 @@ from . import vectors
 from .embed import Embedder, embedder_for
 from .errors import IncidentNotFound
 from .highlight import stem, word_stems
-from .query import QueryReading, fts_expression, read_query
+from .query import QueryReading, fts_expression, fts_expression_requiring, read_query
 from .records import Evidence, Hit
 from .store import KnowledgeBase, check_embedder
 
@@ -44,6 +46,16 @@ CANDIDATES = 300
 DOC_WEIGHT = 0.6  # weight of the incident-level dense signal (query vs. incident centroid)
 TITLE_WEIGHT = 0.3  # weight of the share of query terms found in the incident's title
 MIN_COSINE = 0.15  # dense candidates below this are noise, not evidence
+INCIDENT_BM25_WEIGHT = 0.6  # weight of the incident-level BM25 (divided by the best incident's)
+BM25_K1 = 1.2  # textbook BM25 constants for the incident-level score (not tuned)
+BM25_B = 0.75
+# A term found in more than this share of all sentences is "common": it says little about
+# which incident is meant and costs the most to rank. The incident-level BM25 skips it (like a
+# maximum document frequency), and the sentence-level BM25 only matches sentences with at
+# least one rare term, ranking them by all terms (Lucene's "common terms" query). Dev nDCG@10
+# moved by <= 0.002 for 0.05, 0.1, 0.2 or no cut-off; see benchmarks/RESULTS.md for speed.
+MAX_TERM_SHARE = 0.05
+COMMON_TERMS_SPLIT = True  # False: the sentence-level query matches every term (slower)
 
 
 @dataclass(frozen=True)
@@ -157,6 +169,75 @@ def _hit(incident_id: str, info: dict[str, Any], score: float, evidence: tuple) 
     )
 
 
+@dataclass(frozen=True)
+class SentenceMap:
+    """Which incident each sentence belongs to, as arrays for per-query counting."""
+
+    incident_ids: tuple[str, ...]  # incident of position i
+    position: dict[str, int]  # incident id -> position
+    of_sentence: np.ndarray  # sentence id -> incident position (-1: no such sentence)
+    lengths: np.ndarray  # sentences per incident position
+
+    @classmethod
+    def from_pairs(cls, pairs: Sequence[tuple[int, str]]) -> SentenceMap:
+        """Build from (sentence id, incident id) pairs."""
+        incident_ids = tuple(sorted({incident for _, incident in pairs}))
+        position = {incident: i for i, incident in enumerate(incident_ids)}
+        of_sentence = np.full(max((sid for sid, _ in pairs), default=-1) + 1, -1, dtype=np.int32)
+        for sid, incident in pairs:
+            of_sentence[sid] = position[incident]
+        lengths = np.bincount(of_sentence[of_sentence >= 0], minlength=len(incident_ids))
+        return cls(incident_ids, position, of_sentence, lengths.astype(np.float64))
+
+    def incidents_of(self, sentence_ids: np.ndarray) -> np.ndarray:
+        """Incident positions of the given sentence ids (unknown ids dropped)."""
+        ids = sentence_ids[(sentence_ids >= 0) & (sentence_ids < len(self.of_sentence))]
+        found = self.of_sentence[ids]
+        return found[found >= 0]
+
+
+@dataclass(frozen=True)
+class IncidentScores:
+    """A score per incident position, read by incident id (0 for an unknown incident)."""
+
+    position: dict[str, int]
+    values: np.ndarray
+
+    def get(self, incident_id: str) -> float:
+        i = self.position.get(incident_id)
+        return float(self.values[i]) if i is not None else 0.0
+
+
+def incident_bm25(
+    term_incidents: Sequence[np.ndarray],
+    lengths: np.ndarray,
+    *,
+    k1: float = BM25_K1,
+    b: float = BM25_B,
+) -> np.ndarray:
+    """BM25 with each incident as the document, one entry per incident position.
+
+    ``term_incidents[t]`` holds the incident position of every sentence that contains
+    query term t, so an incident's term frequency is its number of such sentences, its
+    length its number of sentences, and a term's document frequency the number of
+    incidents that contain it.
+    """
+    n = len(lengths)
+    total = np.zeros(n, dtype=np.float64)
+    if n == 0:
+        return total
+    avg_length = float(lengths.mean()) or 1.0
+    norm = k1 * (1.0 - b + b * lengths / avg_length)
+    for found in term_incidents:
+        tf = np.bincount(found, minlength=n).astype(np.float64)
+        df = int(np.count_nonzero(tf))
+        if df == 0:
+            continue
+        idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        total += idf * tf * (k1 + 1.0) / (tf + norm)
+    return total
+
+
 def fuse_rrf(lists: Sequence[Sequence[tuple[int, float]]], k: int = RRF_K) -> dict[int, float]:
     """Reciprocal rank fusion of ranked (id, score) lists."""
     fused: dict[int, float] = defaultdict(float)
@@ -194,6 +275,7 @@ class SearchEngine:
         self.kb = kb
         self._embedder = embedder
         self._centroids: tuple[list[str], np.ndarray] | None = None
+        self._sentence_map: SentenceMap | None = None
         self._title_stems: dict[str, frozenset[str]] = {}
         if embedder is not None:
             check_embedder(kb.manifest, kb.index_dir, embedder.name, embedder.dim)
@@ -240,6 +322,44 @@ class SearchEngine:
         span = (hi - lo) or 1.0
         return {ids[i]: (float(sims[i]) - lo) / span for i in top}
 
+    def sentence_map(self) -> SentenceMap:
+        """Sentence id -> incident arrays (built once per engine)."""
+        if self._sentence_map is None:
+            self._sentence_map = SentenceMap.from_pairs(self.kb.sentence_incident_pairs())
+        return self._sentence_map
+
+    def _rare_term_postings(self, terms: Sequence[str]) -> dict[str, np.ndarray]:
+        """Sentence ids per query term stem, for the terms that are not common (in at most
+        ``MAX_TERM_SHARE`` of the sentences). One unranked FTS5 look-up per distinct stem,
+        never reading more than that share of ids."""
+        limit = int(MAX_TERM_SHARE * float(self.sentence_map().lengths.sum())) + 1
+        postings: dict[str, np.ndarray] = {}
+        seen: set[str] = set()
+        for term in terms:
+            key = stem(term)
+            if key in seen:
+                continue  # "server" and "servers" are one term to FTS5's stemmer
+            seen.add(key)
+            ids = self.kb.matching_sentence_ids(fts_expression([term]), limit)
+            if len(ids) < limit:
+                postings[key] = ids
+        return postings
+
+    def _incident_lexical_scores(
+        self, terms: Sequence[str], postings: dict[str, np.ndarray] | None = None
+    ) -> IncidentScores | None:
+        """Incident-level BM25 of the query's rare terms, divided by the best incident's
+        (None if none occurs). ``postings`` from :meth:`_rare_term_postings` (looked up when
+        not given)."""
+        smap = self.sentence_map()
+        if postings is None:
+            postings = self._rare_term_postings(terms)
+        scores = incident_bm25([smap.incidents_of(ids) for ids in postings.values()], smap.lengths)
+        top = float(scores.max()) if len(scores) else 0.0
+        if top <= 0:
+            return None
+        return IncidentScores(smap.position, scores / top)
+
     # -- candidate lists ---------------------------------------------------------------------
     def _dense(self, qv: np.ndarray, n: int) -> list[tuple[int, float]]:
         """(vec_row, cosine) of the n sentences nearest to the query vector ``qv`` (1, dim)."""
@@ -250,9 +370,13 @@ class SearchEngine:
             if i >= 0 and s >= MIN_COSINE
         ]
 
-    def _lexical(self, reading: QueryReading, n: int) -> list[tuple[int, float]]:
-        """(vec_row, bm25) of the n best lexical matches."""
-        hits = self.kb.fts(fts_expression(reading.terms), n)
+    def _lexical(
+        self, reading: QueryReading, n: int, postings: dict[str, np.ndarray]
+    ) -> list[tuple[int, float]]:
+        """(vec_row, bm25) of the n best lexical matches: sentences with at least one rare
+        term (a key of ``postings``), ranked by BM25 over all the query's terms."""
+        rare = [t for t in reading.terms if stem(t) in postings] if COMMON_TERMS_SPLIT else []
+        hits = self.kb.fts(fts_expression_requiring(reading.terms, rare), n)
         rows = self.kb.sentences_by_ids([sid for sid, _ in hits])
         return [(rows[sid]["vec_row"], score) for sid, score in hits if sid in rows]
 
@@ -319,11 +443,9 @@ class SearchEngine:
         allowed = self._allowed_incidents(filters)
         role = section if section != "any" else None
         n = CANDIDATES * (4 if (allowed is not None or role) else 1)
-        lexical = (
-            self._lexical(reading, n)
-            if mode in ("hybrid", "lexical", "rrf") and reading.terms
-            else []
-        )
+        lexical_side = mode in ("hybrid", "lexical", "rrf") and bool(reading.terms)
+        postings = self._rare_term_postings(reading.terms) if lexical_side else {}
+        lexical = self._lexical(reading, n, postings) if lexical_side else []
         qv = (
             self.embedder.encode([reading.dense_text])
             if mode in ("hybrid", "dense", "rrf") and reading.dense_text
@@ -340,6 +462,11 @@ class SearchEngine:
                 *ctx,
                 doc_scores=self._doc_scores(qv) if DOC_WEIGHT > 0 and qv is not None else None,
                 title_weight=TITLE_WEIGHT if mode != "dense" else 0.0,  # a lexical signal
+                incident_lexical=(
+                    self._incident_lexical_scores(reading.terms, postings)
+                    if INCIDENT_BM25_WEIGHT > 0 and lexical_side
+                    else None
+                ),
             )
         hits = self._hits(scores, evidence, meta, k)
         return SearchResult(
@@ -361,6 +488,7 @@ class SearchEngine:
         *,
         doc_scores: dict[str, float] | None = None,
         title_weight: float = 0.0,
+        incident_lexical: IncidentScores | None = None,
     ) -> tuple[
         dict[str, float], dict[str, list[tuple[float, dict[str, Any]]]], dict[str, dict[str, Any]]
     ]:
@@ -389,6 +517,8 @@ class SearchEngine:
             info = meta.get(incident_id, {})
             if doc_scores:
                 total += DOC_WEIGHT * doc_scores.get(incident_id, 0.0)
+            if incident_lexical is not None:
+                total += INCIDENT_BM25_WEIGHT * incident_lexical.get(incident_id)
             if title_weight and reading.terms:
                 total += title_weight * self._title_match(incident_id, info, reading.terms)
             if reading.categories and set(_split(info.get("categories"))).intersection(

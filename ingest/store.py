@@ -958,6 +958,35 @@ class KnowledgeBase:
         ).fetchone()
         return sentence_from_dict(self._sentence_dict(row)) if row else None
 
+    # -- read-only look-ups for search ----------------------------------------------------------
+    def matching_sentence_ids(self, match: str, limit: int = -1) -> np.ndarray:
+        """Ids of the sentences matching an FTS5 MATCH expression (at most ``limit`` of them,
+        -1 = all), unranked.
+
+        The ids are joined inside SQLite and parsed by NumPy in one go, so a term found in
+        ten thousand sentences costs about a millisecond (no per-row Python, no BM25).
+        """
+        if not match:
+            return np.zeros(0, dtype=np.int64)
+        try:
+            row = self.conn.execute(
+                "SELECT group_concat(rowid) FROM (SELECT rowid FROM sentences_fts "
+                "WHERE sentences_fts MATCH ? LIMIT ?)",
+                (match, limit),
+            ).fetchone()
+        except sqlite3.OperationalError:
+            return np.zeros(0, dtype=np.int64)
+        if row is None or not row[0]:
+            return np.zeros(0, dtype=np.int64)
+        return np.fromstring(row[0], dtype=np.int64, sep=",")
+
+    def sentence_incident_pairs(self) -> list[tuple[int, str]]:
+        """(sentence id, incident id) of every sentence, ordered by sentence id."""
+        return [
+            (int(r[0]), str(r[1]))
+            for r in self.conn.execute("SELECT id, incident_id FROM sentences ORDER BY id")
+        ]
+
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for i in range(0, len(items), size):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.query import fts_expression, lexical_terms, read_query
+from ingest.query import fts_expression, fts_expression_requiring, lexical_terms, read_query
 
 
 @pytest.mark.parametrize(
@@ -47,3 +47,19 @@ def test_lexical_terms_drop_filler_and_repeats():
 def test_fts_expression_quotes_terms():
     assert fts_expression(['say "hi"', "mtu"]) == '"say ""hi""" OR "mtu"'
     assert fts_expression([]) == ""
+
+
+def test_lexical_terms_drop_what_is_left_of_contractions():
+    assert lexical_terms("failover didn't work") == ("failover", "work")
+    assert lexical_terms("the monitoring system itself went down") == (
+        "monitoring",
+        "system",
+        "went",
+        "down",
+    )
+
+
+def test_fts_expression_requiring_a_rare_term():
+    assert fts_expression_requiring(["db", "full"], ["full"]) == '("full") AND ("db" OR "full")'
+    assert fts_expression_requiring(["db", "full"], []) == fts_expression(["db", "full"])
+    assert fts_expression_requiring(["db"], ["db"]) == '"db"'

@@ -108,6 +108,9 @@ def test_score_variant_and_targets_on_hand_made_rankings():
     scores = {"lexical": half, "dense": half, "hybrid": perfect}
     table = rev.format_targets(scores)
     assert "| all | 1.000 | lexical 0.500 | +100.0% | met | 1.000 | met |" in table
+    gains = rev.format_gains(scores)
+    assert "| lexical | +0.0% | +inf% | +100.0% |" in gains
+    assert "| hybrid |" not in gains
     assert rev.relative_gain(0.55, 0.5) == pytest.approx(0.10)
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 
+import ingest.search as search_module
 from ingest.embed import HashingEmbedder
 from ingest.errors import IncidentNotFound, IndexVersionMismatch
-from ingest.search import SearchEngine
+from ingest.query import fts_expression
+from ingest.search import SearchEngine, SentenceMap, incident_bm25
 from ingest.store import KnowledgeBase
 
 
@@ -80,3 +85,71 @@ def test_similar_excludes_itself(engine):
 def test_query_embedder_must_match_index(seed_index_fake):
     with pytest.raises(IndexVersionMismatch):
         SearchEngine(KnowledgeBase.open(seed_index_fake), HashingEmbedder(32))
+
+
+# -- incident-level BM25 ----------------------------------------------------------------------
+def test_incident_bm25_rewards_covering_the_query_across_sentences():
+    lengths = np.array([10.0, 10.0, 10.0])
+    rare = np.array([0])  # the rare term: one sentence of incident 0
+    common = np.array([0, 1, 1, 2])  # the common term: in every incident
+    scores = incident_bm25([rare, common], lengths)
+    assert scores[0] > scores[1] > scores[2] > 0  # both terms > common twice > common once
+    assert incident_bm25([np.zeros(0, dtype=np.int64)], lengths).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_incident_bm25_normalises_by_incident_length():
+    scores = incident_bm25([np.array([0, 1])], np.array([5.0, 50.0, 20.0]))
+    assert scores[0] > scores[1] > 0 and scores[2] == 0
+
+
+def test_sentence_map_counts_and_drops_unknown_ids():
+    smap = SentenceMap.from_pairs([(1, "b"), (2, "a"), (3, "b"), (7, "b")])
+    assert smap.incident_ids == ("a", "b")
+    assert smap.lengths.tolist() == [1.0, 3.0]
+    assert smap.incidents_of(np.array([1, 2, 5, 7, 99, -1])).tolist() == [1, 0, 1]
+
+
+def test_matching_sentence_ids_are_the_sentences_with_the_term(engine):
+    ids = engine.kb.matching_sentence_ids(fts_expression(["retried"]))
+    rows = engine.kb.sentences_by_ids(ids.tolist())
+    assert len(rows) == len(ids) >= 2
+    assert all("retr" in r["text"].lower() for r in rows.values())  # Porter: retri(ed|es)
+    assert engine.kb.matching_sentence_ids("").size == 0
+    assert engine.kb.matching_sentence_ids('"unbalanced').size == 0  # bad syntax: no match
+
+
+def test_terms_spread_over_sentences_find_the_incident_with_all_of_them(engine):
+    # corpus/001 says "Friday" and "retried" in different sentences; 002 and 003 say only one.
+    ids = {Path(r["source"]).name[:3]: r["incident_id"] for r in engine.kb.incident_rows()}
+    scores = engine._incident_lexical_scores(("friday", "retried"))
+    assert scores is not None and scores.get(ids["001"]) == 1.0
+    assert scores.get(ids["002"]) < 1.0 and scores.get(ids["003"]) < 1.0
+    hits = engine.search("friday retried", mode="lexical").hits
+    assert hits[0].incident_id == ids["001"]
+    assert engine._incident_lexical_scores(("zzzunseen",)) is None
+
+
+def test_incident_bm25_skips_terms_found_almost_everywhere(engine):
+    everywhere = engine.kb.matching_sentence_ids(fts_expression(["the"]))
+    n_sentences = engine.kb.conn.execute("SELECT count(*) FROM sentences").fetchone()[0]
+    assert len(everywhere) > search_module.MAX_TERM_SHARE * n_sentences
+    assert engine._incident_lexical_scores(("the",)) is None
+    assert len(engine.kb.matching_sentence_ids(fts_expression(["the"]), 3)) == 3
+    # one stem, one term: a plural does not count the same word twice
+    one = engine._incident_lexical_scores(("friday",))
+    two = engine._incident_lexical_scores(("friday", "fridays"))
+    assert one is not None and two is not None
+    assert np.allclose(one.values, two.values)
+
+
+def test_common_terms_only_rank_sentences_that_have_a_rare_term(engine, monkeypatch):
+    # "mailgun" is in many sentences of the seed reports, "friday" in a few: the sentences
+    # matched must say "friday"; "mailgun" only helps rank them.
+    n_sentences = engine.kb.conn.execute("SELECT count(*) FROM sentences").fetchone()[0]
+    common = engine.kb.matching_sentence_ids(fts_expression(["mailgun"]))
+    assert len(common) > search_module.MAX_TERM_SHARE * n_sentences
+    hits = engine.search("mailgun friday", mode="lexical").hits
+    assert hits and all("friday" in ev.text.lower() for h in hits for ev in h.evidence)
+    monkeypatch.setattr(search_module, "COMMON_TERMS_SPLIT", False)  # every term matches
+    hits = engine.search("mailgun friday", mode="lexical").hits
+    assert any("friday" not in ev.text.lower() for h in hits for ev in h.evidence)
