@@ -34,7 +34,11 @@ How a sentence is scored against a category (``CauseClassifier``):
 Labels at or above ``calibration.threshold`` are kept (multi-label); when none is, the
 classifier answers ``(CategoryScore("unknown", "Unknown", 1 - best),)`` instead of a forced guess.
 
-``rollup`` combines a cause list's labels into incident-level categories, and ``cluster_causes``
+``rollup`` combines a cause list's labels into incident-level categories (what ingest stores).
+``CauseClassifier.classify_incident`` decides them from the cause sentences *plus* the title
+and summary sentences, at ``calibration.incident_threshold``: on DEV documents that beats the
+roll-up by about 0.05 macro-F1 (``benchmarks/RESULTS.md``), because the extracted causes often
+miss the sentence that names the category while the summary states it. ``cluster_causes``
 groups similar cause sentences across incidents (average-linkage agglomerative clustering on
 cosine similarity) so that recurring patterns show up even when the taxonomy has no name for them.
 """
@@ -122,6 +126,7 @@ class Calibration:
 
     embedder: str = "sentence-transformers/all-MiniLM-L6-v2"
     threshold: float = 0.5
+    incident_threshold: float | None = None  # for ``classify_incident``; None: ``threshold``
     with_embedder: LogisticCoefficients = LogisticCoefficients(-4.0, 6.0, 4.0, 4.0)
     cue_only: LogisticCoefficients = LogisticCoefficients(-1.5, 5.0)
     offsets: tuple[tuple[str, float], ...] = ()  # per-category logit offsets (with embedder)
@@ -129,6 +134,11 @@ class Calibration:
     def offset(self, category_id: str) -> float:
         """The fitted logit offset of one category (0 when it has none)."""
         return dict(self.offsets).get(category_id, 0.0)
+
+    @property
+    def incident_cutoff(self) -> float:
+        """The confidence an incident-level category needs (``classify_incident``)."""
+        return self.threshold if self.incident_threshold is None else self.incident_threshold
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Calibration:
@@ -139,6 +149,9 @@ class Calibration:
         return cls(
             embedder=str(data.get("embedder", default.embedder)),
             threshold=float(data.get("threshold", default.threshold)),
+            incident_threshold=float(data["incident_threshold"])
+            if data.get("incident_threshold") is not None
+            else None,
             with_embedder=LogisticCoefficients(**data.get("with_embedder", {}))
             if data.get("with_embedder")
             else default.with_embedder,
@@ -352,6 +365,49 @@ class CauseClassifier:
                 best = float(row.max()) if row.size else 0.0
                 results.append((CategoryScore(UNKNOWN_ID, UNKNOWN_NAME, round(1.0 - best, 4)),))
         return results
+
+    def classify_incident(
+        self,
+        causes: Sequence[str],
+        context: Sequence[str] = (),
+        *,
+        cause_vectors: np.ndarray | None = None,
+        context_vectors: np.ndarray | None = None,
+    ) -> tuple[CategoryScore, ...]:
+        """Incident-level cause categories from its cause sentences plus context sentences.
+
+        ``context`` is what else states the incident in brief: its title and summary sentences.
+        A category's incident confidence is its best confidence over all these sentences, and
+        it is kept at or above ``calibration.incident_cutoff`` (fitted on DEV documents by
+        ``benchmarks/taxonomy_eval.py --fit-incident``). Most confident first; ``unknown`` (with
+        one minus the best confidence) when no category reaches it; ``()`` without sentences.
+        Vectors, when given, must be one row per text in the same order.
+        """
+        texts = [*causes, *context]
+        if not texts:
+            return ()
+        vectors = None
+        if self.embedder is not None and (cause_vectors is not None or context_vectors is not None):
+            parts = []
+            for part, given in ((causes, cause_vectors), (context, context_vectors)):
+                if not part:
+                    continue
+                if given is None:
+                    given = self.embedder.encode(list(part))
+                parts.append(np.asarray(given, dtype=np.float32))
+            vectors = np.concatenate(parts, axis=0)
+        features = self.features(texts, axis="cause", vectors=vectors)
+        best = self.confidences(features).max(axis=0)
+        cutoff = self.taxonomy.calibration.incident_cutoff
+        chosen = [
+            CategoryScore(c.id, c.name, round(float(conf), 4))
+            for c, conf in zip(features.categories, best, strict=True)
+            if conf >= cutoff and c.id != UNKNOWN_ID
+        ]
+        if not chosen:
+            top = float(best.max()) if best.size else 0.0
+            return (CategoryScore(UNKNOWN_ID, UNKNOWN_NAME, round(1.0 - top, 4)),)
+        return tuple(sorted(chosen, key=lambda s: (-s.confidence, s.category_id)))
 
 
 def _margins(sim: np.ndarray) -> np.ndarray:
