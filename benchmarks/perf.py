@@ -429,10 +429,15 @@ def child_add_one(index_dir: str, new_file: str) -> dict[str, Any]:
     from ingest.embed import load_embedder
     from ingest.nlp import load_nlp
     from ingest.pipeline import ingest_paths
+    from ingest.taxonomy import CauseClassifier, Taxonomy
 
     embedder = load_embedder()
     nlp = load_nlp()
     embedder.encode(["warm up"])
+    # The taxonomy prototypes are embedded once per process and embedder (as in the app).
+    classifier = CauseClassifier(Taxonomy.load(), embedder)
+    for axis in ("cause", "mitigation", "impact"):
+        classifier.prototype_vectors(axis)
     load_s = time.perf_counter() - t
     report = ingest_paths([new_file], index_dir, embedder=embedder, nlp=nlp)
     return {

@@ -333,6 +333,7 @@ class IndexWriter:
         self._old_manifest: dict[str, Any] | None = None
         self._live = ""  # the generation readers use now (kept even by a rebuild)
         self._old_vectors: np.ndarray | None = None
+        self._old_vectors_path: Path | None = None
         self._new_vectors_file: Any = None  # new vectors spill to gen-N.tmp/NEW_VECTORS_FILE
         self._n_new = 0
         self._removed = False
@@ -380,6 +381,7 @@ class IndexWriter:
             try:
                 shutil.copyfile(old_gen / DB_FILE, db_path)
                 self._old_vectors = vectors.load_vectors(old_gen / VECTORS_FILE, mmap=True)
+                self._old_vectors_path = old_gen / VECTORS_FILE
             except OSError as exc:
                 raise IndexCorrupt(str(self.index_dir), str(exc)) from exc
         self.conn = _connect(db_path, readonly=False)
@@ -643,15 +645,23 @@ class IndexWriter:
         sids, vec_rows = rows["id"], rows["vec_row"]
         new = self._new_vectors()
         old = self._old_vectors
-        out = vectors.create_vectors_file(path, (len(rows), self.dim))
-        for lo in range(0, len(rows), VECTOR_BLOCK_ROWS):
-            block = vec_rows[lo : lo + VECTOR_BLOCK_ROWS]
-            from_old = block >= 0
-            if from_old.any():
-                assert old is not None
-                out[lo : lo + len(block)][from_old] = old[block[from_old]]
-            if (~from_old).any():
-                out[lo : lo + len(block)][~from_old] = new[-1 - block[~from_old]]
+        n_old = len(old) if old is not None else 0
+        out = None
+        if (  # only appended rows: copy the old file as is (fast) and write the new rows after it
+            old is not None
+            and self._old_vectors_path is not None
+            and not self._removed
+            and len(rows) >= n_old
+            and np.array_equal(vec_rows[:n_old], np.arange(n_old))
+            and bool((vec_rows[n_old:] < 0).all())
+        ):
+            out = vectors.extend_vectors_file(self._old_vectors_path, path, (len(rows), self.dim))
+            if out is not None:
+                for lo in range(n_old, len(rows), VECTOR_BLOCK_ROWS):
+                    block = vec_rows[lo : lo + VECTOR_BLOCK_ROWS]
+                    out[lo : lo + len(block)] = new[-1 - block]
+        if out is None:
+            out = self._copy_vectors_by_row(path, vec_rows, old, new)
         positions = np.arange(len(rows), dtype=np.int64)
         moved = vec_rows != positions
         append_only = (
@@ -662,6 +672,22 @@ class IndexWriter:
             zip(positions[moved].tolist(), sids[moved].tolist(), strict=True),
         )
         return out, append_only
+
+    def _copy_vectors_by_row(
+        self, path: Path, vec_rows: np.ndarray, old: np.ndarray | None, new: np.ndarray
+    ) -> np.ndarray:
+        """Write row i of the new matrix from the old row ``vec_rows[i]`` (>= 0) or the new
+        vector ``-1 - vec_rows[i]``, block by block."""
+        out = vectors.create_vectors_file(path, (len(vec_rows), self.dim))
+        for lo in range(0, len(vec_rows), VECTOR_BLOCK_ROWS):
+            block = vec_rows[lo : lo + VECTOR_BLOCK_ROWS]
+            from_old = block >= 0
+            if from_old.any():
+                assert old is not None
+                out[lo : lo + len(block)][from_old] = old[block[from_old]]
+            if (~from_old).any():
+                out[lo : lo + len(block)][~from_old] = new[-1 - block[~from_old]]
+        return out
 
     def counts(self) -> dict[str, int]:
         assert self.conn is not None

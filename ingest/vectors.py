@@ -14,6 +14,8 @@ FAISS id *i*; in the HNSW index the FAISS ids are the rows of the originals (``I
 from __future__ import annotations
 
 import hashlib
+import io
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -241,6 +243,38 @@ def save_vectors(vectors: np.ndarray, path: Path) -> None:
 
 def load_vectors(path: Path, *, mmap: bool = True) -> np.ndarray:
     return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+
+
+def extend_vectors_file(old: Path, path: Path, shape: tuple[int, int]) -> np.ndarray | None:
+    """Copy the ``.npy`` file ``old`` to ``path`` grown to ``shape`` (more rows, same width)
+    and return it as a writable memmap whose first rows are the old ones.
+
+    The copy is one kernel-side file copy and an in-place header rewrite (NumPy pads headers so
+    the row count can grow without moving the data). None when that is not possible (another
+    dtype or layout, or a header that would change size): the caller then writes the file
+    itself.
+    """
+    with open(old, "rb") as fh:
+        version = np.lib.format.read_magic(fh)
+        if version != (1, 0):
+            return None
+        old_shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+        data_offset = fh.tell()
+    if fortran or dtype != np.dtype("<f4") or len(old_shape) != 2 or old_shape[1] != shape[1]:
+        return None
+    if shape[0] < old_shape[0]:
+        return None
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": tuple(shape)}
+    )
+    if len(header.getvalue()) != data_offset:  # magic, version and padded header
+        return None
+    shutil.copyfile(old, path)
+    with open(path, "r+b") as fh:
+        fh.write(header.getvalue())
+        fh.truncate(data_offset + shape[0] * shape[1] * 4)
+    return np.lib.format.open_memmap(path, mode="r+")
 
 
 def create_vectors_file(path: Path, shape: tuple[int, int]) -> np.ndarray:

@@ -117,3 +117,22 @@ def test_empty_index_searches_to_nothing():
     ann = vectors.build_index(np.zeros((0, 8), dtype=np.float32))
     scores, ids = vectors.search(ann, np.ones((1, 8), dtype=np.float32), 5)
     assert ids.shape == (1, 0)
+
+
+def test_extend_vectors_file_keeps_old_rows_and_grows(tmp_path):
+    old = unit_rows(100)
+    vectors.save_vectors(old, tmp_path / "old.npy")
+    grown = vectors.extend_vectors_file(tmp_path / "old.npy", tmp_path / "new.npy", (130, 32))
+    assert grown is not None and grown.shape == (130, 32)
+    grown[100:] = unit_rows(30, seed=5)
+    grown.flush()
+    del grown
+    back = vectors.load_vectors(tmp_path / "new.npy", mmap=False)
+    assert np.array_equal(back[:100], old) and np.array_equal(back[100:], unit_rows(30, seed=5))
+    assert np.array_equal(vectors.load_vectors(tmp_path / "old.npy", mmap=False), old)
+
+
+def test_extend_vectors_file_refuses_another_width(tmp_path):
+    vectors.save_vectors(unit_rows(10), tmp_path / "old.npy")
+    assert vectors.extend_vectors_file(tmp_path / "old.npy", tmp_path / "x.npy", (20, 16)) is None
+    assert not (tmp_path / "x.npy").exists()
