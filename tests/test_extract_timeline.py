@@ -420,3 +420,16 @@ def test_seed_000_pins_hold_with_spacy_sentences(
         "T20:35:00Z",
     ]  # fmt: skip
     assert all(e.sentence >= 0 and sentences[e.sentence].text == e.text for e in events)
+
+
+@pytest.mark.parametrize("text", ["0:00UTC-24", "at 10:00 UTC+25", ";0:00UTC-24"])
+def test_an_impossible_utc_offset_does_not_raise(text: str) -> None:
+    events, _ = extract_timeline(text, ())
+    assert all(e.iso == "" or "+24" not in e.iso and "-24" not in e.iso for e in events)
+    for expr in find_time_expressions(text):
+        assert expr.start < expr.end <= len(text)
+
+
+def test_a_real_utc_offset_is_kept() -> None:
+    iso = normalize_time("10:00 UTC+2", anchor=datetime(2020, 5, 1, tzinfo=UTC))
+    assert iso.endswith("+02:00")

@@ -210,6 +210,8 @@ def _zone_offset(zone: str) -> timezone | None:
     match = re.fullmatch(r"(?:utc|gmt)([+-])(\d{1,2}):?(\d{2})?", name)
     if match:
         minutes = int(match.group(2)) * 60 + int(match.group(3) or 0)
+        if minutes > 14 * 60:  # no zone is further than 14 h from UTC: not an offset
+            return None
         return timezone(timedelta(minutes=minutes if match.group(1) == "+" else -minutes))
     return None
 
