@@ -16,7 +16,9 @@ from __future__ import annotations
 import functools
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -238,6 +240,20 @@ def incident_bm25(
     return total
 
 
+@functools.cache
+def _one_blas_thread() -> Callable[[], AbstractContextManager]:
+    """A context factory limiting BLAS to one thread (set up once per process)."""
+    from .minilm import _single_threaded_blas
+
+    return _single_threaded_blas()
+
+
+@functools.cache
+def _dense_worker() -> ThreadPoolExecutor:
+    """One thread that runs the dense side of a query while the caller runs the lexical side."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="pmkb-dense")
+
+
 def fuse_rrf(lists: Sequence[Sequence[tuple[int, float]]], k: int = RRF_K) -> dict[int, float]:
     """Reciprocal rank fusion of ranked (id, score) lists."""
     fused: dict[int, float] = defaultdict(float)
@@ -316,11 +332,21 @@ class SearchEngine:
         ids, matrix = self.centroids()
         if not ids:
             return {}
-        sims = matrix @ qv[0]
+        with _one_blas_thread()():  # a matrix-vector product: threads only add overhead
+            sims = matrix @ qv[0]
         top = np.argsort(-sims)[:CANDIDATES]
         hi, lo = float(sims[top[0]]), float(sims[top[-1]])
         span = (hi - lo) or 1.0
         return {ids[i]: (float(sims[i]) - lo) / span for i in top}
+
+    def _dense_side(
+        self, text: str, n: int, with_doc_scores: bool
+    ) -> tuple[list[tuple[int, float]], dict[str, float] | None]:
+        """The dense sentence candidates and the incident-level dense scores of the query text
+        (no SQLite: safe in the worker thread once the centroids are cached)."""
+        qv = self.embedder.encode([text])
+        doc_scores = self._doc_scores(qv) if with_doc_scores else None
+        return self._dense(qv, n), doc_scores
 
     def sentence_map(self) -> SentenceMap:
         """Sentence id -> incident arrays (built once per engine)."""
@@ -377,8 +403,8 @@ class SearchEngine:
         term (a key of ``postings``), ranked by BM25 over all the query's terms."""
         rare = [t for t in reading.terms if stem(t) in postings] if COMMON_TERMS_SPLIT else []
         hits = self.kb.fts(fts_expression_requiring(reading.terms, rare), n)
-        rows = self.kb.sentences_by_ids([sid for sid, _ in hits])
-        return [(rows[sid]["vec_row"], score) for sid, score in hits if sid in rows]
+        vec_rows = self.kb.vec_rows_by_ids([sid for sid, _ in hits])
+        return [(vec_rows[sid], score) for sid, score in hits if sid in vec_rows]
 
     def _allowed_incidents(self, filters: dict[str, Any]) -> set[str] | None:
         """Incident ids passing the category/system/organization/year filters (None = all)."""
@@ -444,14 +470,21 @@ class SearchEngine:
         role = section if section != "any" else None
         n = CANDIDATES * (4 if (allowed is not None or role) else 1)
         lexical_side = mode in ("hybrid", "lexical", "rrf") and bool(reading.terms)
+        dense_side = mode in ("hybrid", "dense", "rrf") and bool(reading.dense_text)
+        with_doc_scores = mode != "rrf" and DOC_WEIGHT > 0
+        future = None
+        if dense_side and lexical_side:  # the two sides overlap: SQLite and NumPy free the GIL
+            _ = self.embedder, self.centroids()  # loaded here (SQLite), not in the worker
+            dense_text = reading.dense_text
+            future = _dense_worker().submit(self._dense_side, dense_text, n, with_doc_scores)
         postings = self._rare_term_postings(reading.terms) if lexical_side else {}
         lexical = self._lexical(reading, n, postings) if lexical_side else []
-        qv = (
-            self.embedder.encode([reading.dense_text])
-            if mode in ("hybrid", "dense", "rrf") and reading.dense_text
-            else None
-        )
-        dense = self._dense(qv, n) if qv is not None else []
+        if future is not None:
+            dense, doc_scores = future.result()
+        elif dense_side:
+            dense, doc_scores = self._dense_side(reading.dense_text, n, with_doc_scores)
+        else:
+            dense, doc_scores = [], None
         ctx = (reading, role, allowed)
         if mode == "rrf":
             scores, evidence, meta = self._score_incidents(fuse_rrf([lexical, dense]), *ctx)
@@ -460,7 +493,7 @@ class SearchEngine:
             scores, evidence, meta = self._score_incidents(
                 fuse_convex(dense, lexical, alpha=alpha),
                 *ctx,
-                doc_scores=self._doc_scores(qv) if DOC_WEIGHT > 0 and qv is not None else None,
+                doc_scores=doc_scores,
                 title_weight=TITLE_WEIGHT if mode != "dense" else 0.0,  # a lexical signal
                 incident_lexical=(
                     self._incident_lexical_scores(reading.terms, postings)
@@ -510,6 +543,7 @@ class SearchEngine:
                 score *= 1.0 + ROLE_BOOST
             per_incident[row["incident_id"]].append((score, row))
         meta = self.kb.incident_meta(per_incident)
+        term_stems = [stem(t) for t in reading.terms]
         scores: dict[str, float] = {}
         for incident_id, scored in per_incident.items():
             scored.sort(key=lambda x: -x[0])
@@ -520,7 +554,7 @@ class SearchEngine:
             if incident_lexical is not None:
                 total += INCIDENT_BM25_WEIGHT * incident_lexical.get(incident_id)
             if title_weight and reading.terms:
-                total += title_weight * self._title_match(incident_id, info, reading.terms)
+                total += title_weight * self._title_match(incident_id, info, term_stems)
             if reading.categories and set(_split(info.get("categories"))).intersection(
                 reading.categories
             ):
@@ -531,12 +565,15 @@ class SearchEngine:
             scores[incident_id] = total
         return scores, per_incident, meta
 
-    def _title_match(self, incident_id: str, info: dict[str, Any], terms: Sequence[str]) -> float:
-        """Share of the query terms whose stem occurs in the incident's title (cached)."""
+    def _title_match(
+        self, incident_id: str, info: dict[str, Any], term_stems: Sequence[str]
+    ) -> float:
+        """Share of the query terms (given as stems) whose stem occurs in the incident's title
+        (the title's stems are cached per incident)."""
         stems = self._title_stems.get(incident_id)
         if stems is None:
             stems = self._title_stems[incident_id] = word_stems(info.get("title", ""))
-        return sum(stem(t) in stems for t in terms) / len(terms)
+        return sum(t in stems for t in term_stems) / len(term_stems)
 
     def _hits(
         self,

@@ -902,6 +902,11 @@ class KnowledgeBase:
         found = self._rows_where_in(self._SENTENCE_SELECT, "id", list(ids))
         return {r["id"]: dict(r) for r in found}
 
+    def vec_rows_by_ids(self, ids: Sequence[int]) -> dict[int, int]:
+        """The FAISS row of each given sentence id (only the two columns are read)."""
+        found = self._rows_where_in("SELECT id, vec_row FROM sentences", "id", list(ids))
+        return {int(r[0]): int(r[1]) for r in found}
+
     def fts(self, match: str, limit: int) -> list[tuple[int, float]]:
         """(sentence id, bm25 score; higher is better) for an FTS5 MATCH expression."""
         if not match:

@@ -24,8 +24,8 @@ import numpy as np
 
 HNSW_THRESHOLD = 200_000
 HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 200
-HNSW_EF_SEARCH = 512
+HNSW_EF_CONSTRUCTION = 400
+HNSW_EF_SEARCH = 1024
 # Vectors equal after rounding to 1/4096 per component are one point (cosine > 0.9999).
 DUPLICATE_SCALE = 4096.0
 COPIES_SUFFIX = ".copies.npy"
