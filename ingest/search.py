@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -292,6 +292,7 @@ class SearchEngine:
         self._embedder = embedder
         self._centroids: tuple[list[str], np.ndarray] | None = None
         self._sentence_map: SentenceMap | None = None
+        self._meta: dict[str, dict[str, Any]] = {}
         self._title_stems: dict[str, frozenset[str]] = {}
         if embedder is not None:
             check_embedder(kb.manifest, kb.index_dir, embedder.name, embedder.dim)
@@ -338,6 +339,15 @@ class SearchEngine:
         hi, lo = float(sims[top[0]]), float(sims[top[-1]])
         span = (hi - lo) or 1.0
         return {ids[i]: (float(sims[i]) - lo) / span for i in top}
+
+    def _incident_meta(self, incident_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Summary rows of the given incidents, read once per engine (a generation does not
+        change) and then served from memory."""
+        ids = list(incident_ids)
+        missing = [i for i in ids if i not in self._meta]
+        if missing:
+            self._meta.update(self.kb.incident_meta(missing))
+        return {i: self._meta[i] for i in ids if i in self._meta}
 
     def _dense_side(
         self, text: str, n: int, with_doc_scores: bool
@@ -542,7 +552,7 @@ class SearchEngine:
             if boost_role and boost_role in roles:
                 score *= 1.0 + ROLE_BOOST
             per_incident[row["incident_id"]].append((score, row))
-        meta = self.kb.incident_meta(per_incident)
+        meta = self._incident_meta(per_incident)
         term_stems = [stem(t) for t in reading.terms]
         scores: dict[str, float] = {}
         for incident_id, scored in per_incident.items():

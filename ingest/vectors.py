@@ -146,7 +146,7 @@ def extend_index(ann: AnnIndex, matrix: np.ndarray) -> AnnIndex:
     candidates = sorted(first.values())
     _, found = _search_index(ann.index, new[candidates], 1)
     originals: list[int] = []
-    copies: list[tuple[int, int]] = [tuple(row) for row in ann.copies.tolist()]
+    copies: list[tuple[int, int]] = []  # the new ones; the old stay in ann.copies
     known: dict[int, int] = {}
     for offset, hit in zip(candidates, found[:, 0].tolist(), strict=True):
         if hit >= 0 and vector_keys(matrix[hit : hit + 1])[0] == keys[offset]:
@@ -162,7 +162,8 @@ def extend_index(ann: AnnIndex, matrix: np.ndarray) -> AnnIndex:
     if originals:
         rows = np.asarray(originals, dtype=np.int64)
         ann.index.add_with_ids(new[rows], rows + start)
-    ann.copies = _sorted_copies(copies)
+    if copies:
+        ann.copies = _sorted_copies(np.concatenate([ann.copies, _sorted_copies(copies)]))
     return ann
 
 
