@@ -16,25 +16,8 @@ from streamlit.testing.v1 import AppTest
 from ingest.store import KnowledgeBase
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-HOSTILE = b"""# Outage of the <img src=x onerror="window.__pwned=2"> gateway :red[pwned]
-
-Date: 2024-03-05
-
-## Summary
-On 2024-03-05 the gateway failed. <script>window.__pwned=1</script>
-See [the runbook](javascript:window.__pwned=3) and **bold** $x^2$ text.
-
-## Root cause
-The outage was caused by a retry storm after a bad config push <b onmouseover=alert(1)>x</b>.
-
-## Timeline
-- 10:00 UTC: the config push started
-- 10:12 UTC: alerts fired and on-call was paged
-- 10:40 UTC: the push was rolled back and traffic recovered
-
-## Action items
-- [ ] Add retry budgets to the gateway client
-"""
+# A postmortem full of markup that must stay inert (shared with tests/test_browser.py).
+HOSTILE = (Path(__file__).resolve().parent / "data" / "hostile_postmortem.md").read_bytes()
 # What must never reach a Markdown/HTML element as live markup.
 LIVE_MARKUP = re.compile(
     r"<script|<img|<b |<iframe|onerror=|onmouseover=|\]\(javascript|:red\[|\$x\^2\$|\*\*bold",

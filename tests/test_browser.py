@@ -42,27 +42,8 @@ SHOTS = ROOT / "artifacts" / "screenshots"
 AUTH_INCIDENT = "001-18547d42d4387836"  # corpus/001_...: the authentication-service incident
 CSV_HEADER = "incident_id,source,title,date,category_id,category,cause,confidence,start,end"
 HOSTILE_NAME = "evil postmortem <x>.md"
-HOSTILE = """# Outage of the <img src=x onerror="window.__pwned=2"> gateway :red[pwned]
-
-Date: 2024-03-05
-
-## Summary
-On 2024-03-05 the gateway failed. <script>window.__pwned=1</script>
-<script>alert("pwned")</script>
-See [the runbook](javascript:window.__pwned=3) and **bold** $x^2$ text.
-
-## Root cause
-The outage was caused by a retry storm after a bad config push <b onmouseover=alert(1)>x</b>.
-
-## Timeline
-- 10:00 UTC: the config push started
-- 10:12 UTC: alerts fired and on-call was paged
-- 10:40 UTC: the push was rolled back and traffic recovered
-
-## Action items
-- [ ] Add retry budgets to the gateway client
-- [x] Validate config before pushing <iframe src="javascript:window.__pwned=4"></iframe>
-"""
+# A postmortem full of markup that must stay inert (shared with tests/test_app.py).
+HOSTILE = (ROOT / "tests" / "data" / "hostile_postmortem.md").read_text(encoding="utf-8")
 SERVER_START_TIMEOUT = 90  # seconds
 STEP_TIMEOUT = 120_000  # ms: the first search loads the embedding model
 INGEST_TIMEOUT = 400_000  # ms: the first upload loads spaCy and the taxonomy
