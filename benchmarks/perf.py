@@ -395,7 +395,7 @@ def child_search(index_dir: str, n_queries: str, recall: str) -> dict[str, Any]:
         matrix = np.ascontiguousarray(engine.kb.vectors(), dtype=np.float32)
         qv = embedder.encode(queries[:200])
         exact = vectors.build_index(matrix, hnsw_threshold=len(matrix) + 1)
-        built = vectors._inner(ann.index).hnsw if ann.is_hnsw else None
+        built = ann.hnsw
         if built is not None and built.efConstruction == vectors.HNSW_EF_CONSTRUCTION:
             approx, label = ann, "index as built"
         elif built is not None:  # a cached index built with other HNSW parameters

@@ -110,7 +110,7 @@ class MiniLMEncoder:
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_SEQ_LENGTH)
         self.tokenizer.no_padding()
-        self._blas = _single_threaded_blas()
+        self._blas = single_threaded_blas()
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Token ids and attention mask (batch, seq) -> pooled, unit-length (batch, dim)."""
@@ -154,7 +154,7 @@ class MiniLMEncoder:
             out[chunk] = self._forward(ids, mask)
 
 
-def _single_threaded_blas() -> Callable[[], AbstractContextManager]:
+def single_threaded_blas() -> Callable[[], AbstractContextManager]:
     """A context factory limiting BLAS to one thread (when threadpoolctl is installed).
 
     The matrices of one query are tiny; a multi-threaded BLAS spends more time waking and

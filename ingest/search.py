@@ -243,9 +243,9 @@ def incident_bm25(
 @functools.cache
 def _one_blas_thread() -> Callable[[], AbstractContextManager]:
     """A context factory limiting BLAS to one thread (set up once per process)."""
-    from .minilm import _single_threaded_blas
+    from .minilm import single_threaded_blas
 
-    return _single_threaded_blas()
+    return single_threaded_blas()
 
 
 @functools.cache
@@ -604,7 +604,7 @@ class SearchEngine:
     # -- similar incidents -------------------------------------------------------------------
     def similar(self, incident_id: str, k: int = 5) -> list[Hit]:
         """Incidents most like this one: by its cause sentences first, then its whole text."""
-        if self.kb.incident_meta([incident_id]) == {}:
+        if not self._incident_meta([incident_id]):
             raise IncidentNotFound(incident_id)
         matrix = self.kb.vectors()
         scores: dict[str, float] = defaultdict(float)
@@ -630,7 +630,7 @@ class SearchEngine:
             for other, s in best.items():
                 scores[other] += weight * s
         ranked = sorted(scores.items(), key=lambda x: (-x[1], x[0]))[:k]
-        meta = self.kb.incident_meta([i for i, _ in ranked])
+        meta = self._incident_meta([i for i, _ in ranked])
         ev_rows = self.kb.sentences_by_vec_rows([evidence[i][1] for i, _ in ranked])
         hits = []
         for other, s in ranked:

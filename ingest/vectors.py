@@ -63,8 +63,13 @@ class AnnIndex:
         return type(_inner(self.index)).__name__
 
     @property
+    def hnsw(self) -> faiss.HNSW | None:
+        """The HNSW graph (its ``efSearch``, ``efConstruction``), None for the exact index."""
+        return getattr(_inner(self.index), "hnsw", None)
+
+    @property
     def is_hnsw(self) -> bool:
-        return getattr(_inner(self.index), "hnsw", None) is not None
+        return self.hnsw is not None
 
 
 def _inner(index: faiss.Index) -> faiss.Index:
@@ -145,11 +150,14 @@ def extend_index(ann: AnnIndex, matrix: np.ndarray) -> AnnIndex:
         first.setdefault(key, offset)
     candidates = sorted(first.values())
     _, found = _search_index(ann.index, new[candidates], 1)
+    hits = found[:, 0].tolist()
+    indexed = [h for h in hits if h >= 0]
+    hit_keys = dict(zip(indexed, vector_keys(matrix[indexed]), strict=True))
     originals: list[int] = []
     copies: list[tuple[int, int]] = []  # the new ones; the old stay in ann.copies
     known: dict[int, int] = {}
-    for offset, hit in zip(candidates, found[:, 0].tolist(), strict=True):
-        if hit >= 0 and vector_keys(matrix[hit : hit + 1])[0] == keys[offset]:
+    for offset, hit in zip(candidates, hits, strict=True):
+        if hit >= 0 and hit_keys[hit] == keys[offset]:
             known[offset] = hit
         else:
             originals.append(offset)
@@ -180,19 +188,14 @@ def write_index(ann: AnnIndex, path: Path) -> None:
 
 
 def read_index(path: Path) -> AnnIndex:
-    index = faiss.read_index(str(path))
-    hnsw = getattr(_inner(index), "hnsw", None)
-    copies = _no_copies()
-    if hnsw is not None:
-        hnsw.efSearch = HNSW_EF_SEARCH
+    ann = AnnIndex(faiss.read_index(str(path)))
+    if ann.hnsw is not None:
+        ann.hnsw.efSearch = HNSW_EF_SEARCH
         if copies_path(path).exists():
-            copies = np.load(copies_path(path), allow_pickle=False).astype(np.int64).reshape(-1, 2)
-    return AnnIndex(index, copies)
-
-
-def index_kind(ann: AnnIndex) -> str:
-    """A short name of the index type for the manifest."""
-    return ann.kind
+            ann.copies = (
+                np.load(copies_path(path), allow_pickle=False).astype(np.int64).reshape(-1, 2)
+            )
+    return ann
 
 
 def _search_index(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
