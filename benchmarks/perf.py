@@ -614,8 +614,8 @@ def measure_search(n: int, index_dir: Path, n_queries: int) -> dict[str, Any]:
             f"HNSW recall@10 vs exact: {rc['recall_at_10']:.4f} counting ties with the 10th "
             f"exact score as hits ({rc['recall_at_10_ids']:.4f} by row ids alone) over "
             f"{rc['queries']} queries, {rc['vectors']} vectors ({rc['distinct_vectors']} "
-            f"distinct); index is {rc['index_kind']} (M={rc['m']}, efSearch={rc['ef_search']}); "
-            f"{rc['measured_on']}  "
+            f"distinct); index is {rc['index_kind']}; HNSW M={rc['m']}, "
+            f"efSearch={rc['ef_search']}: {rc['measured_on']}  "
             f"target >= 0.99: {verdict}"
         )
     print(f"index size on disk: {dir_size_mib(index_dir):.1f} MiB")
