@@ -12,7 +12,8 @@ import functools
 import hashlib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -84,6 +85,19 @@ class SentenceTransformerEmbedder:
         self.path = path or model_path()
         self._model = SentenceTransformer(str(self.path), device="cpu")
         self.dim = int(self._model.get_embedding_dimension() or MODEL_DIM)
+
+    @contextmanager
+    def threads(self, n: int) -> Iterator[None]:
+        """Let torch use at most ``n`` threads within the block (ingest gives one core to a
+        spaCy worker while it embeds)."""
+        import torch
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(max(1, min(n, before)))
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
         """Embed texts (cleaned of markup) into unit-length float32 rows."""

@@ -19,7 +19,10 @@ import os
 import re
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,9 +34,14 @@ from .errors import IndexVersionMismatch, NothingToIngest
 from .records import CategoryScore, Document, Incident, Section
 from .store import IndexWriter, crash_point
 from .vectors import HNSW_THRESHOLD
+from .workers import ExtractionWorker, failure_kind
 
 ProgressFn = Callable[[str, int, int], None]
 CHUNK_DOCS = 32
+# spaCy runs in a worker process ahead of embedding when at least this many files are given
+# (starting the worker costs about as much as analysing a dozen files) ...
+WORKER_MIN_FILES = 2 * CHUNK_DOCS
+MAX_CHUNKS_AHEAD = 8  # ... and analyses at most this many chunks ahead of the embedder
 MAX_DOC_CHARS = 200_000  # about 10x the longest real postmortem; longer texts are skipped
 STATUSES = ("added", "updated", "unchanged", "duplicate", "skipped", "removed")
 
@@ -110,6 +118,84 @@ def make_incident_id(source: str) -> str:
     return f"{slug}-{digest}"
 
 
+def unlabelled_incidents(docs: Sequence[Document], nlp: Any) -> Iterator[Incident | Exception]:
+    """One Incident per document without taxonomy labels (or the exception raised), in order.
+
+    Sections are split, the chunk goes through one ``nlp.pipe``; a document that breaks the
+    batch is isolated by analysing the chunk again one document at a time.
+    """
+    from .extract import analyze, analyze_many
+    from .sections import split_sections
+
+    items: list[tuple[Document, tuple[Section, ...]]] = []
+    failures: dict[int, Exception] = {}
+    for i, doc in enumerate(docs):
+        try:
+            items.append((doc, split_sections(doc)))
+        except Exception as exc:  # a parser bug must not abort the ingest
+            failures[i] = exc
+    try:
+        analyses = list(analyze_many(items, nlp))
+    except Exception:  # isolate the document that breaks the batch
+        analyses = []
+        for doc, sections in items:
+            try:
+                analyses.append(analyze(doc, sections, nlp))
+            except Exception as exc:
+                analyses.append(exc)
+    it = iter(zip(items, analyses, strict=True))
+    for i in range(len(docs)):
+        if i in failures:
+            yield failures[i]
+            continue
+        (doc, sections), analysis = next(it)
+        if isinstance(analysis, Exception):
+            yield analysis
+            continue
+        try:
+            yield _incident(doc, sections, analysis)
+        except Exception as exc:
+            yield exc
+
+
+def _incident(doc: Document, sections: tuple[Section, ...], a: Any) -> Incident:
+    title = a.title or doc.title_hint or Path(doc.path).stem
+    return Incident(
+        incident_id=make_incident_id(doc.path),
+        source=doc.path,
+        title=title,
+        text=doc.text,
+        format=doc.format,
+        sha256=doc.sha256,
+        organization=a.organization,
+        date=a.date,
+        published=a.published,
+        date_note=a.date_note,
+        summary=tuple(a.summary),
+        duration_minutes=a.duration_minutes,
+        sections=sections,
+        sentences=tuple(a.sentences),
+        causes=tuple(a.causes),
+        timeline=tuple(a.timeline),
+        actions=tuple(a.actions),
+        impacts=tuple(a.impacts),
+        systems=tuple(a.systems),
+        metrics=dict(a.metrics or {}),
+    )
+
+
+@contextmanager
+def embedding_threads(embedder: Embedder, threads: int | None) -> Iterator[None]:
+    """Cap the embedder's threads within the block (no-op for ``None`` or embedders without
+    a ``threads`` control, such as the test fake)."""
+    control = getattr(embedder, "threads", None)
+    if threads is None or control is None:
+        yield
+        return
+    with control(threads):
+        yield
+
+
 class Extractor:
     """The model-bearing part of ingest: spaCy extraction, embedding and taxonomy labels.
 
@@ -120,13 +206,21 @@ class Extractor:
     """
 
     def __init__(self, embedder: Embedder, nlp: Any = None) -> None:
-        from .nlp import load_nlp
         from .taxonomy import CauseClassifier, Taxonomy
 
         self.embedder = embedder
-        self.nlp = nlp if nlp is not None else load_nlp()
+        self._nlp = nlp
         self.taxonomy = Taxonomy.load()
         self.classifier = CauseClassifier(self.taxonomy, embedder)
+
+    @property
+    def nlp(self) -> Any:
+        """The spaCy pipeline, loaded on first use (a worker process may do the analysis)."""
+        if self._nlp is None:
+            from .nlp import load_nlp
+
+            self._nlp = load_nlp()
+        return self._nlp
 
     def incidents(self, docs: Sequence[Document]) -> Iterator[Incident | Exception]:
         """One labelled Incident per document (or the exception it raised), in order."""
@@ -143,16 +237,33 @@ class Extractor:
         """Labelled incidents with their sentence vectors (or exceptions), in order."""
         timings = timings if timings is not None else {}
         t = time.perf_counter()
-        results = list(self._unlabelled(docs))
+        results = list(unlabelled_incidents(docs, self.nlp))
         timings["extract"] = timings.get("extract", 0.0) + time.perf_counter() - t
+        return self.embed_and_label(results, batch_size=batch_size, timings=timings)
+
+    def embed_and_label(
+        self,
+        results: Sequence[Incident | Exception],
+        *,
+        batch_size: int = 64,
+        timings: dict[str, float] | None = None,
+        threads: int | None = None,
+    ) -> list[tuple[Incident, np.ndarray] | Exception]:
+        """Embed the sentences of analysed incidents and label them with the taxonomy.
+
+        ``threads`` caps the embedding model's threads for this call (when a spaCy worker
+        shares the cores); exceptions pass through in their places.
+        """
+        timings = timings if timings is not None else {}
         good = [r for r in results if isinstance(r, Incident)]
         t = time.perf_counter()
         texts = [s.text for inc in good for s in inc.sentences]
-        matrix = (
-            self.embedder.encode(texts, batch_size=batch_size)
-            if texts
-            else np.zeros((0, self.embedder.dim), dtype=np.float32)
-        )
+        with embedding_threads(self.embedder, threads):
+            matrix = (
+                self.embedder.encode(texts, batch_size=batch_size)
+                if texts
+                else np.zeros((0, self.embedder.dim), dtype=np.float32)
+            )
         timings["embed"] = timings.get("embed", 0.0) + time.perf_counter() - t
         t = time.perf_counter()
         per_doc, offset = [], 0
@@ -170,66 +281,6 @@ class Extractor:
             inc, vecs = next(it)
             out.append(inc if isinstance(inc, Exception) else (inc, vecs))
         return out
-
-    def _unlabelled(self, docs: Sequence[Document]) -> Iterator[Incident | Exception]:
-        """One Incident per document without taxonomy labels (or the exception raised)."""
-        from .extract import analyze, analyze_many
-        from .sections import split_sections
-
-        items: list[tuple[Document, tuple[Section, ...]]] = []
-        failures: dict[int, Exception] = {}
-        for i, doc in enumerate(docs):
-            try:
-                items.append((doc, split_sections(doc)))
-            except Exception as exc:  # a parser bug must not abort the ingest
-                failures[i] = exc
-        try:
-            analyses = list(analyze_many(items, self.nlp))
-        except Exception:  # isolate the document that breaks the batch
-            analyses = []
-            for doc, sections in items:
-                try:
-                    analyses.append(analyze(doc, sections, self.nlp))
-                except Exception as exc:
-                    analyses.append(exc)
-        it = iter(zip(items, analyses, strict=True))
-        for i in range(len(docs)):
-            if i in failures:
-                yield failures[i]
-                continue
-            (doc, sections), analysis = next(it)
-            if isinstance(analysis, Exception):
-                yield analysis
-                continue
-            try:
-                yield self._incident(doc, sections, analysis)
-            except Exception as exc:
-                yield exc
-
-    def _incident(self, doc: Document, sections: tuple[Section, ...], a: Any) -> Incident:
-        title = a.title or doc.title_hint or Path(doc.path).stem
-        return Incident(
-            incident_id=make_incident_id(doc.path),
-            source=doc.path,
-            title=title,
-            text=doc.text,
-            format=doc.format,
-            sha256=doc.sha256,
-            organization=a.organization,
-            date=a.date,
-            published=a.published,
-            date_note=a.date_note,
-            summary=tuple(a.summary),
-            duration_minutes=a.duration_minutes,
-            sections=sections,
-            sentences=tuple(a.sentences),
-            causes=tuple(a.causes),
-            timeline=tuple(a.timeline),
-            actions=tuple(a.actions),
-            impacts=tuple(a.impacts),
-            systems=tuple(a.systems),
-            metrics=dict(a.metrics or {}),
-        )
 
     def _label_all(
         self, incidents: list[Incident], vectors: list[np.ndarray]
@@ -341,6 +392,7 @@ def ingest_paths(
     chunk_docs: int = CHUNK_DOCS,
     hnsw_threshold: int = HNSW_THRESHOLD,
     max_chars: int = MAX_DOC_CHARS,
+    extract_worker: bool | None = None,
 ) -> IngestReport:
     """Ingest files and folders into the index at ``index_dir`` (created when missing).
 
@@ -360,6 +412,7 @@ def ingest_paths(
     timings: dict[str, float] = {
         "read": 0.0,
         "extract": 0.0,
+        "extract_wait": 0.0,
         "embed": 0.0,
         "classify": 0.0,
         "write": 0.0,
@@ -375,15 +428,23 @@ def ingest_paths(
         )
     embedder = embedder or load_embedder()
     extractor: Extractor | None = None
+    use_worker = (
+        extract_worker
+        if extract_worker is not None
+        else nlp is None and len(files) >= WORKER_MIN_FILES and (os.cpu_count() or 1) >= 2
+    )
     pipeline_manifest = _pipeline_manifest()
-    with IndexWriter(
-        index_dir,
-        embedder_name=embedder.name,
-        dim=embedder.dim,
-        rebuild=rebuild,
-        extra_manifest=pipeline_manifest,
-        hnsw_threshold=hnsw_threshold,
-    ) as writer:
+    with (
+        IndexWriter(
+            index_dir,
+            embedder_name=embedder.name,
+            dim=embedder.dim,
+            rebuild=rebuild,
+            extra_manifest=pipeline_manifest,
+            hnsw_threshold=hnsw_threshold,
+        ) as writer,
+        ExitStack() as cleanup,
+    ):
         _check_pipeline(writer.previous_manifest, pipeline_manifest, str(index_dir))
         known = writer.sources()
         seen_sources: set[str] = set()
@@ -393,21 +454,56 @@ def ingest_paths(
         done = 0
         sentences_embedded = 0
 
+        inflight: deque[tuple[list[Document], Future[Any] | None]] = deque()
+        worker: ExtractionWorker | None = None
+
         def flush() -> None:
-            nonlocal extractor, sentences_embedded
+            """Hand the pending chunk to the spaCy worker (or analyse it here)."""
+            nonlocal worker
             if not pending:
                 return
+            docs = list(pending)
+            pending.clear()
+            future: Future[Any] | None = None
+            if use_worker:
+                if worker is None:
+                    worker = cleanup.enter_context(ExtractionWorker())
+                future = worker.submit(docs)
+            inflight.append((docs, future))
+            while len(inflight) > (MAX_CHUNKS_AHEAD if use_worker else 0):
+                finish_oldest()
+
+        def finish_oldest() -> None:
+            """Embed, label and write the oldest analysed chunk."""
+            nonlocal extractor, sentences_embedded
+            docs, future = inflight.popleft()
             if extractor is None:
                 extractor = Extractor(embedder, nlp)
-            results = extractor.incidents_with_vectors(
-                pending, batch_size=batch_size, timings=timings
+            results: list[Any] | None = None
+            threads = None
+            if future is not None:
+                t = time.perf_counter()
+                try:
+                    results, worker_s = future.result()
+                    timings["extract"] += worker_s
+                except Exception:  # the worker died: analyse the chunk here instead
+                    results = None
+                timings["extract_wait"] += time.perf_counter() - t
+                if any(f is not None and not f.done() for _, f in inflight):
+                    threads = 1  # spaCy keeps one core busy meanwhile
+            if results is None:
+                t = time.perf_counter()
+                results = list(unlabelled_incidents(docs, extractor.nlp))
+                timings["extract"] += time.perf_counter() - t
+            labelled = extractor.embed_and_label(
+                results, batch_size=batch_size, timings=timings, threads=threads
             )
             t = time.perf_counter()
-            for written, (doc, result) in enumerate(zip(pending, results, strict=True)):
+            for written, (doc, result) in enumerate(zip(docs, labelled, strict=True)):
                 if written == 1:
                     crash_point("mid-chunk")
                 if isinstance(result, Exception):
-                    reason = f"extraction failed: {type(result).__name__}: {result}"
+                    reason = f"extraction failed: {failure_kind(result)}: {result}"
                     outcomes.append(FileOutcome(doc.path, "skipped", reason))
                     _drop_duplicates_of(doc, writer, outcomes)
                     continue
@@ -417,7 +513,6 @@ def ingest_paths(
                 status = "updated" if doc.path in known else "added"
                 outcomes.append(FileOutcome(doc.path, status, "", incident.incident_id))
             timings["write"] += time.perf_counter() - t
-            pending.clear()
 
         orphans: list[str] = []  # other names of incidents removed by this run
 
@@ -476,6 +571,10 @@ def ingest_paths(
             if len(pending) >= chunk_docs:
                 flush()
         flush()
+        while inflight:
+            finish_oldest()
+        if worker is not None:
+            worker.close()  # before the commit: its memory is not needed any more
         crash_point("before-commit")
         t = time.perf_counter()
         manifest = writer.commit()
