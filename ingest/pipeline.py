@@ -3,6 +3,9 @@
 The pipeline streams documents in chunks so memory stays bounded, runs spaCy and the
 embedding model in batches, and writes one new index generation atomically at the end.
 One bad file is reported and skipped; it never aborts the run or touches the live index.
+For larger ingests spaCy runs in a worker process (:mod:`ingest.workers`) up to
+:data:`MAX_CHUNKS_AHEAD` chunks ahead, and the embedder gives up one thread while that worker
+is busy: the two model stages overlap instead of adding up.
 
 Re-ingesting is incremental: files are recognised by path and by the SHA-256 of their
 decoded text, so only new or changed files are analysed and embedded again. Texts longer
@@ -41,7 +44,8 @@ CHUNK_DOCS = 32
 # spaCy runs in a worker process ahead of embedding when at least this many files are given
 # (starting the worker costs about as much as analysing a dozen files) ...
 WORKER_MIN_FILES = 2 * CHUNK_DOCS
-MAX_CHUNKS_AHEAD = 8  # ... and analyses at most this many chunks ahead of the embedder
+MAX_CHUNKS_AHEAD = 16  # ... and analyses at most this many chunks ahead of the embedder
+EMBED_GROUP_SENTENCES = 8192  # analysed chunks embedded together, up to this many sentences
 MAX_DOC_CHARS = 200_000  # about 10x the longest real postmortem; longer texts are skipped
 STATUSES = ("added", "updated", "unchanged", "duplicate", "skipped", "removed")
 
@@ -473,30 +477,54 @@ def ingest_paths(
             while len(inflight) > (MAX_CHUNKS_AHEAD if use_worker else 0):
                 finish_oldest()
 
-        def finish_oldest() -> None:
-            """Embed, label and write the oldest analysed chunk."""
-            nonlocal extractor, sentences_embedded
-            docs, future = inflight.popleft()
+        def analysed(docs: list[Document], future: Future[Any] | None) -> list[Any]:
+            """The worker's results for a chunk (or the chunk analysed here if it died)."""
+            nonlocal extractor
             if extractor is None:
                 extractor = Extractor(embedder, nlp)
-            results: list[Any] | None = None
-            threads = None
             if future is not None:
                 t = time.perf_counter()
                 try:
                     results, worker_s = future.result()
                     timings["extract"] += worker_s
+                    return list(results)
                 except Exception:  # the worker died: analyse the chunk here instead
-                    results = None
-                timings["extract_wait"] += time.perf_counter() - t
-                if any(f is not None and not f.done() for _, f in inflight):
-                    threads = 1  # spaCy keeps one core busy meanwhile
-            if results is None:
-                t = time.perf_counter()
-                results = list(unlabelled_incidents(docs, extractor.nlp))
-                timings["extract"] += time.perf_counter() - t
+                    pass
+                finally:
+                    timings["extract_wait"] += time.perf_counter() - t
+            t = time.perf_counter()
+            results = list(unlabelled_incidents(docs, extractor.nlp))
+            timings["extract"] += time.perf_counter() - t
+            return results
+
+        def finish_oldest() -> None:
+            """Embed, label and write the oldest analysed chunk, with any analysed after it.
+
+            Chunks the worker has finished are embedded in one call (up to
+            :data:`EMBED_GROUP_SENTENCES` sentences): the model sorts a call's texts by
+            length, so bigger calls pad less (a third less CPU per sentence, measured).
+            """
+            nonlocal sentences_embedded
+            docs, future = inflight.popleft()
+            results = analysed(docs, future)
+            n_sentences = sum(len(r.sentences) for r in results if isinstance(r, Incident))
+            while (
+                inflight
+                and inflight[0][1] is not None
+                and inflight[0][1].done()
+                and n_sentences < EMBED_GROUP_SENTENCES
+            ):
+                more_docs, more_future = inflight.popleft()
+                more = analysed(more_docs, more_future)
+                docs, results = docs + more_docs, results + more
+                n_sentences += sum(len(r.sentences) for r in more if isinstance(r, Incident))
+            busy = any(f is not None and not f.done() for _, f in inflight)
+            assert extractor is not None
             labelled = extractor.embed_and_label(
-                results, batch_size=batch_size, timings=timings, threads=threads
+                results,
+                batch_size=batch_size,
+                timings=timings,
+                threads=1 if busy else None,  # spaCy keeps one core busy meanwhile
             )
             t = time.perf_counter()
             for written, (doc, result) in enumerate(zip(docs, labelled, strict=True)):
