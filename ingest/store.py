@@ -5,19 +5,39 @@ Layout (see index/README.md)::
     index/
       manifest.json        the commit point: names the live generation, schema, models, counts
       LOCK                 flock()ed by the one writer at a time
-      gen-000007/          one complete, immutable generation
+      gen-000007/          one complete generation (its rows never change once committed)
         manifest.json      the same manifest, for the record
         kb.sqlite          incidents, sections, sentences (+ FTS5), causes, categories, sources
-        vectors.npy        float32 (n, dim) unit vectors; row i is FAISS id i = sentences.vec_row
-        vectors.faiss      the FAISS inner-product index over those rows: exact below 200k rows,
-                           else HNSW over the distinct vectors only
+        vectors.f32        raw little-endian float32 unit vectors, ``vectors.rows`` x dim of
+                           them (the file may be longer: a later generation's rows, or a
+                           crashed writer's); row i is sentences.vec_row i
+        vectors.faiss      the FAISS inner-product index over rows [0, faiss.base_rows): exact
+                           below 200k rows, else HNSW over the distinct vectors only
         vectors.faiss.copies.npy   (HNSW only) int64 (row, original row) of each repeated vector
+        vectors.dead.npy   int64 sorted rows no sentence uses any more (only if there are any)
 
-A writer builds a new generation next to the live one (copying the old database and
-vectors, then applying changes in one transaction), fsyncs it, and atomically replaces
-``manifest.json``. Readers only ever follow ``manifest.json``, so they see the complete
-old or the complete new index, never a mix. The previous generation is kept for readers
-that are still on it; older ones and leftovers of crashed writers are removed.
+Indexes written before ``vectors.f32`` hold ``vectors.npy`` (every row in the FAISS file, no dead
+rows); they are read as they are and converted by the next commit.
+
+A writer builds a new generation next to the live one (copying the old database, then
+applying changes in one transaction), fsyncs it, and atomically replaces ``manifest.json``.
+Readers only ever follow ``manifest.json``, so they see the complete old or the complete new
+index, never a mix. The previous generation is kept for readers that are still on it; older
+ones and leftovers of crashed writers are removed (for hard-linked files, only the names).
+
+Most commits only add rows, or remove a few sentences, and then do not rewrite the vectors:
+
+- New rows are *appended*: the new generation's ``vectors.f32`` is a hard link of the old one,
+  cut back to the old row count (dropping what a crashed writer appended, never a row a
+  reader maps) and extended with the new rows. Readers map exactly their own ``rows``.
+- The FAISS file is hard-linked too while the rows after it (the *tail*, searched exactly)
+  stay within ``MAX_TAIL_ROWS``; past that the tail is added to a new FAISS file.
+- A removed sentence leaves a *dead* row behind (its SQLite row is gone; the vector stays,
+  so no row number changes and no HNSW graph is rebuilt); searches skip dead rows.
+- A commit *compacts* (renumbers the rows in sentence order into a new file and builds a new
+  FAISS index) when dead rows would exceed ``MAX_DEAD_FRACTION`` of all rows, and on the
+  first commit of an index (or a rebuild). A legacy ``vectors.npy`` is copied into a new
+  ``vectors.f32`` by the next commit, keeping its row numbers and FAISS file.
 
 Crash testing: when the environment variable ``PMKB_CRASH_AT`` names one of
 :data:`CRASH_POINTS`, the writer kills its own process with SIGKILL at that point (see
@@ -36,6 +56,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +70,12 @@ FORMAT = "postmortem-kb-index"
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 DB_FILE = "kb.sqlite"
-VECTORS_FILE = "vectors.npy"
+VECTORS_FILE = "vectors.f32"
+LEGACY_VECTORS_FILE = "vectors.npy"  # indexes written before vectors.f32 (read, then converted)
+DEAD_FILE = "vectors.dead.npy"
 FAISS_FILE = "vectors.faiss"
+MAX_TAIL_ROWS = 16_384  # rows after the FAISS file before a commit folds them into it
+MAX_DEAD_FRACTION = 0.25  # dead rows beyond this share of all rows make a commit compact
 LOCK_FILE = "LOCK"
 VECTOR_BLOCK_ROWS = 65_536  # rows copied at a time when a generation's matrix is written
 NEW_VECTORS_FILE = "new-vectors.f32"  # raw float32 rows added by a writer, until commit
@@ -60,9 +85,9 @@ CRASH_ENV = "PMKB_CRASH_AT"
 CRASH_POINTS: tuple[str, ...] = (
     "mid-chunk",  # pipeline: some incidents of a chunk written to the new database, not all
     "before-commit",  # pipeline: everything added, commit not started
-    "db-committed",  # SQLite transaction committed in gen-N.tmp, no vectors written yet
-    "vectors-write",  # vectors.npy half written
-    "faiss-write",  # vectors.faiss half written
+    "db-committed",  # SQLite transaction committed in gen-N.tmp (compacting: vectors written)
+    "vectors-write",  # vectors.f32 half written (appending: half of the new rows appended)
+    "faiss-write",  # vectors.faiss half written (or hard-linked, when the tail stays short)
     "before-rename",  # gen-N.tmp complete and fsynced, not yet renamed
     "after-rename",  # gen-N renamed into place, manifest.json not yet swapped
     "after-manifest",  # manifest.json swapped (committed), old generations not yet cleaned
@@ -160,26 +185,26 @@ def _library_versions() -> dict[str, str]:
         "numpy": np.__version__,
         "sqlite": sqlite3.sqlite_version,
     }
-    try:
-        import spacy
-
-        versions["spacy"] = spacy.__version__
-    except ImportError:  # pragma: no cover
+    try:  # the installed version, without importing spaCy (seconds) into a process without it
+        versions["spacy"] = metadata.version("spacy")
+    except metadata.PackageNotFoundError:  # pragma: no cover
         pass
     return versions
 
 
-def crash_point(name: str, *, partial_file: Path | None = None) -> None:
+def crash_point(name: str, *, partial_file: Path | None = None, written_from: int = 0) -> None:
     """Test hook: SIGKILL this process here when ``$PMKB_CRASH_AT`` equals ``name``.
 
-    With ``partial_file`` the file is first cut to half its size, which is what a write
+    With ``partial_file`` the file is first cut to half of what was written to it from byte
+    ``written_from`` on (a file appended to keeps its older bytes), which is what a write
     interrupted midway leaves on disk. Nothing happens unless the variable is set.
     """
     if os.environ.get(CRASH_ENV) != name:
         return
     if partial_file is not None and partial_file.exists():
+        size = partial_file.stat().st_size
         with open(partial_file, "r+b") as fh:
-            fh.truncate(partial_file.stat().st_size // 2)
+            fh.truncate(written_from + (size - written_from) // 2)
             fh.flush()
             os.fsync(fh.fileno())
     os.kill(os.getpid(), signal.SIGKILL)
@@ -298,6 +323,69 @@ def _live_generation_name(index_dir: Path) -> str:
 
 
 @dataclass(frozen=True)
+class VectorLayout:
+    """How one generation stores its vectors, as its manifest says."""
+
+    file: str  # VECTORS_FILE, or LEGACY_VECTORS_FILE for indexes written before it
+    rows: int  # rows of the matrix, dead ones included
+    base_rows: int  # rows covered by vectors.faiss; the rest (the tail) is searched exactly
+    dead_rows: int  # rows no sentence uses (listed in DEAD_FILE)
+
+    @property
+    def legacy(self) -> bool:
+        return self.file == LEGACY_VECTORS_FILE
+
+
+def _vector_layout(manifest: dict[str, Any]) -> VectorLayout:
+    """The layout a manifest describes; a manifest without ``vectors`` is the legacy one."""
+    info = manifest.get("vectors")
+    faiss_info = manifest.get("faiss") or {}
+    if info is None:
+        rows = int(faiss_info.get("vectors", 0))
+        return VectorLayout(LEGACY_VECTORS_FILE, rows, rows, 0)
+    if not isinstance(info, dict) or info.get("file") != VECTORS_FILE:
+        raise ValueError(f"unknown vectors layout in the manifest: {info!r}")
+    rows = int(info["rows"])
+    return VectorLayout(
+        VECTORS_FILE, rows, int(faiss_info.get("base_rows", rows)), int(info.get("dead_rows", 0))
+    )
+
+
+def _generation_vectors(
+    gen_dir: Path, manifest: dict[str, Any], dim: int
+) -> tuple[np.ndarray, VectorLayout]:
+    """A generation's (rows, dim) vectors, memory-mapped read-only, and their layout."""
+    layout = _vector_layout(manifest)
+    if layout.legacy:
+        matrix = vectors.load_vectors(gen_dir / LEGACY_VECTORS_FILE, mmap=True)
+        if matrix.ndim != 2 or matrix.shape[1] != dim:
+            raise ValueError(f"vectors of shape {matrix.shape}, expected (n, {dim})")
+        rows = len(matrix)
+        return matrix, VectorLayout(LEGACY_VECTORS_FILE, rows, rows, 0)
+    return vectors.open_vectors(gen_dir / VECTORS_FILE, layout.rows, dim), layout
+
+
+def _dead_rows(gen_dir: Path, layout: VectorLayout) -> np.ndarray:
+    """The sorted dead rows of a generation (none for most)."""
+    if not layout.dead_rows:
+        return np.zeros(0, dtype=np.int64)
+    dead = np.load(gen_dir / DEAD_FILE, allow_pickle=False).astype(np.int64).reshape(-1)
+    if len(dead) != layout.dead_rows or (len(dead) and int(dead[-1]) >= layout.rows):
+        raise ValueError(f"{DEAD_FILE} does not match the manifest")
+    return dead
+
+
+@dataclass(frozen=True)
+class VectorPlan:
+    """What a commit does with the vectors: append (keeping row numbers) or compact."""
+
+    compact: bool
+    old_rows: int  # rows of the generation built on (0 without one)
+    rows: int  # rows of the new generation
+    live_rows: int  # rows a sentence uses
+
+
+@dataclass(frozen=True)
 class StoredSource:
     source: str
     incident_id: str
@@ -322,6 +410,8 @@ class IndexWriter:
         rebuild: bool = False,
         extra_manifest: dict[str, Any] | None = None,
         hnsw_threshold: int = vectors.HNSW_THRESHOLD,
+        max_tail_rows: int = MAX_TAIL_ROWS,
+        max_dead_fraction: float = MAX_DEAD_FRACTION,
     ) -> None:
         self.index_dir = Path(index_dir)
         self.embedder_name = embedder_name
@@ -329,14 +419,15 @@ class IndexWriter:
         self.rebuild = rebuild
         self.extra_manifest = extra_manifest or {}
         self.hnsw_threshold = hnsw_threshold
+        self.max_tail_rows = max_tail_rows
+        self.max_dead_fraction = max_dead_fraction
         self._lock = IndexLock(self.index_dir)
         self._old_manifest: dict[str, Any] | None = None
         self._live = ""  # the generation readers use now (kept even by a rebuild)
         self._old_vectors: np.ndarray | None = None
-        self._old_vectors_path: Path | None = None
+        self._old_layout: VectorLayout | None = None
         self._new_vectors_file: Any = None  # new vectors spill to gen-N.tmp/NEW_VECTORS_FILE
         self._n_new = 0
-        self._removed = False
         self.conn: sqlite3.Connection | None = None
         self.gen_dir: Path | None = None
         self.committed = False
@@ -380,9 +471,11 @@ class IndexWriter:
         if old_gen is not None:
             try:
                 shutil.copyfile(old_gen / DB_FILE, db_path)
-                self._old_vectors = vectors.load_vectors(old_gen / VECTORS_FILE, mmap=True)
-                self._old_vectors_path = old_gen / VECTORS_FILE
-            except OSError as exc:
+                assert self._old_manifest is not None
+                self._old_vectors, self._old_layout = _generation_vectors(
+                    old_gen, self._old_manifest, self.dim
+                )
+            except (OSError, ValueError) as exc:
                 raise IndexCorrupt(str(self.index_dir), str(exc)) from exc
         self.conn = _connect(db_path, readonly=False)
         if old_gen is None:
@@ -489,7 +582,6 @@ class IndexWriter:
             orphans = []
         else:
             c.execute("DELETE FROM sources WHERE incident_id = ?", (incident_id,))
-        self._removed = self._removed or bool(ids)
         return orphans
 
     def add_duplicate(self, source: str, incident_id: str, sha256: str, duplicate_of: str) -> None:
@@ -630,12 +722,40 @@ class IndexWriter:
         )
 
     # -- commit -----------------------------------------------------------------------------
-    def _final_vectors(self, path: Path) -> tuple[np.ndarray, bool]:
-        """Write the vector matrix, in sentence-id order, straight to ``path`` (a memmap).
+    def _plan_vectors(self) -> VectorPlan:
+        """Append (keep every row number, new rows after the old ones) unless there is no
+        generation to build on or dead rows would pass ``max_dead_fraction``: compact then."""
+        assert self.conn is not None
+        old_rows = len(self._old_vectors) if self._old_vectors is not None else 0
+        live = int(self.conn.execute("SELECT count(*) FROM sentences").fetchone()[0])
+        rows = old_rows + self._n_new
+        compact = self._old_vectors is None or rows - live > self.max_dead_fraction * rows
+        return VectorPlan(compact, old_rows, live if compact else rows, live)
 
-        Rows are copied block by block from the mmapped old generation and the new
-        vectors, so memory holds one block, not a second copy of the matrix. Returns the
-        memmap and True if the new matrix only appends to the old one.
+    def _number_new_rows(self, plan: VectorPlan) -> np.ndarray:
+        """Give the new sentences their final rows (after the old ones, in the order they were
+        added); return the dead rows, sorted."""
+        assert self.conn is not None
+        self.conn.execute(
+            "UPDATE sentences SET vec_row = ? - vec_row WHERE vec_row < 0", (plan.old_rows - 1,)
+        )
+        if plan.live_rows == plan.rows:
+            return np.zeros(0, dtype=np.int64)
+        found = self.conn.execute("SELECT group_concat(vec_row) FROM sentences").fetchone()[0]
+        used = np.fromstring(found, dtype=np.int64, sep=",") if found else np.zeros(0, np.int64)
+        live = np.zeros(plan.rows, dtype=bool)
+        live[used] = True
+        dead = np.flatnonzero(~live).astype(np.int64)
+        if len(dead) != plan.rows - plan.live_rows:  # two sentences on one row: not our index
+            raise IndexCorrupt(str(self.index_dir), "sentences share vector rows")
+        return dead
+
+    def _compact_vectors(self, path: Path) -> np.ndarray:
+        """Write the live rows, in sentence-id order, to a new file at ``path`` (a memmap) and
+        renumber the sentences to match.
+
+        Rows are copied block by block from the mmapped old generation and the new vectors,
+        so memory holds one block, not a second copy of the matrix.
         """
         assert self.conn is not None
         rows = np.fromiter(
@@ -643,35 +763,14 @@ class IndexWriter:
             dtype=np.dtype([("id", np.int64), ("vec_row", np.int64)]),
         )
         sids, vec_rows = rows["id"], rows["vec_row"]
-        new = self._new_vectors()
-        old = self._old_vectors
-        n_old = len(old) if old is not None else 0
-        out = None
-        if (  # only appended rows: copy the old file as is (fast) and write the new rows after it
-            old is not None
-            and self._old_vectors_path is not None
-            and not self._removed
-            and len(rows) >= n_old
-            and np.array_equal(vec_rows[:n_old], np.arange(n_old))
-            and bool((vec_rows[n_old:] < 0).all())
-        ):
-            out = vectors.extend_vectors_file(self._old_vectors_path, path, (len(rows), self.dim))
-            if out is not None:
-                for lo in range(n_old, len(rows), VECTOR_BLOCK_ROWS):
-                    block = vec_rows[lo : lo + VECTOR_BLOCK_ROWS]
-                    out[lo : lo + len(block)] = new[-1 - block]
-        if out is None:
-            out = self._copy_vectors_by_row(path, vec_rows, old, new)
+        out = self._copy_vectors_by_row(path, vec_rows, self._old_vectors, self._new_vectors())
         positions = np.arange(len(rows), dtype=np.int64)
         moved = vec_rows != positions
-        append_only = (
-            not self._removed and old is not None and not bool((moved & (vec_rows >= 0)).any())
-        )
         self.conn.executemany(
             "UPDATE sentences SET vec_row = ? WHERE id = ?",
             zip(positions[moved].tolist(), sids[moved].tolist(), strict=True),
         )
-        return out, append_only
+        return out
 
     def _copy_vectors_by_row(
         self, path: Path, vec_rows: np.ndarray, old: np.ndarray | None, new: np.ndarray
@@ -689,6 +788,58 @@ class IndexWriter:
                 out[lo : lo + len(block)][~from_old] = new[-1 - block[~from_old]]
         return out
 
+    def _append_vectors(self, path: Path, plan: VectorPlan) -> int:
+        """Write the appended generation's vectors to ``path``: a hard link of the old file
+        grown by the new rows, or (legacy ``vectors.npy``, no hard links) a new file with the
+        old rows and then the new ones. Returns the byte offset where this writer's own
+        writing to the file began (the old rows' end when linked, else 0)."""
+        assert self.gen_dir is not None and self._old_vectors is not None
+        assert self._old_layout is not None and self._old_manifest is not None
+        new = self._new_vectors()
+        if not self._old_layout.legacy:
+            old_path = self.index_dir / self._old_manifest["generation"] / VECTORS_FILE
+            try:
+                if vectors.append_vectors_file(old_path, path, plan.old_rows, new):
+                    return plan.old_rows * vectors.row_bytes(self.dim)
+            except ValueError as exc:
+                raise IndexCorrupt(str(self.index_dir), str(exc)) from exc
+        with open(path, "wb") as fh:
+            vectors.write_rows(fh, self._old_vectors, VECTOR_BLOCK_ROWS)
+            vectors.write_rows(fh, new, VECTOR_BLOCK_ROWS)
+        return 0
+
+    def _write_faiss(self, plan: VectorPlan) -> tuple[dict[str, Any], bool]:
+        """Give the new generation its FAISS file; return its manifest entry and whether it is
+        a hard link of the old one (the tail grew by the new rows, still short enough)."""
+        assert self.gen_dir is not None
+        path = self.gen_dir / FAISS_FILE
+        hnsw = vectors.wants_hnsw(plan.rows, self.hnsw_threshold)
+        old_info: dict[str, Any] = (self._old_manifest or {}).get("faiss") or {}
+        same_kind = not plan.compact and ("HNSW" in str(old_info.get("type", ""))) == hnsw
+        old_path = None
+        if self._old_manifest is not None:
+            old_path = self.index_dir / self._old_manifest["generation"] / FAISS_FILE
+        if same_kind and old_path is not None and self._old_layout is not None:
+            if plan.rows - self._old_layout.base_rows <= self.max_tail_rows:
+                try:
+                    vectors.link_index(old_path, path)
+                except OSError:
+                    vectors.write_index(vectors.read_index(old_path), path)  # no hard links
+                info = {
+                    "type": old_info["type"],
+                    "base_rows": self._old_layout.base_rows,
+                    "distinct_vectors": int(old_info["distinct_vectors"]),
+                }
+                return info, True
+        matrix = vectors.open_vectors(self.gen_dir / VECTORS_FILE, plan.rows, self.dim)
+        if same_kind and old_path is not None:
+            ann = vectors.extend_index(vectors.read_index(old_path), matrix)
+        else:
+            ann = vectors.build_index(matrix, hnsw_threshold=self.hnsw_threshold)
+        vectors.write_index(ann, path)
+        info = {"type": ann.kind, "base_rows": ann.base_rows, "distinct_vectors": ann.distinct}
+        return info, False
+
     def counts(self) -> dict[str, int]:
         assert self.conn is not None
         q = self.conn.execute
@@ -702,7 +853,14 @@ class IndexWriter:
     def commit(self) -> dict[str, Any]:
         """Finish the generation, fsync it, and atomically make it the live index."""
         assert self.conn is not None and self.gen_dir is not None
-        matrix, append_only = self._final_vectors(self.gen_dir / VECTORS_FILE)
+        vectors_path = self.gen_dir / VECTORS_FILE
+        plan = self._plan_vectors()
+        compacted = None
+        if plan.compact:
+            compacted = self._compact_vectors(vectors_path)
+            dead = np.zeros(0, dtype=np.int64)
+        else:
+            dead = self._number_new_rows(plan)
         counts = self.counts()
         self.conn.execute(
             "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
@@ -713,27 +871,18 @@ class IndexWriter:
         self.conn = None
         crash_point("db-committed")
 
-        matrix.flush()
-        crash_point("vectors-write", partial_file=self.gen_dir / VECTORS_FILE)
-        old_gen = self.index_dir / self._old_manifest["generation"] if self._old_manifest else None
-        ann = None
-        if (
-            append_only
-            and old_gen is not None
-            and (old_gen / FAISS_FILE).exists()
-            and self._old_vectors is not None
-        ):
-            ann = vectors.read_index(old_gen / FAISS_FILE)
-            if ann.is_hnsw == vectors.wants_hnsw(len(matrix), self.hnsw_threshold):
-                vectors.extend_index(ann, matrix)
-            else:  # the index crossed the size threshold: build the other kind afresh
-                ann = None
-        if ann is None:
-            ann = vectors.build_index(matrix, hnsw_threshold=self.hnsw_threshold)
-        vectors.write_index(ann, self.gen_dir / FAISS_FILE)
-        crash_point("faiss-write", partial_file=self.gen_dir / FAISS_FILE)
-        ann_kind, ann_total, ann_distinct = ann.kind, ann.ntotal, ann.distinct
-        del matrix, ann
+        written_from = 0
+        if compacted is not None:
+            vectors.flush_vectors(compacted)
+            del compacted
+        else:
+            written_from = self._append_vectors(vectors_path, plan)
+        crash_point("vectors-write", partial_file=vectors_path, written_from=written_from)
+        if len(dead):
+            with open(self.gen_dir / DEAD_FILE, "wb") as fh:
+                np.save(fh, dead, allow_pickle=False)
+        faiss_info, linked = self._write_faiss(plan)
+        crash_point("faiss-write", partial_file=None if linked else self.gen_dir / FAISS_FILE)
         self._old_vectors = None
         (self.gen_dir / NEW_VECTORS_FILE).unlink(missing_ok=True)
 
@@ -744,19 +893,16 @@ class IndexWriter:
             "generation": final_name,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "embedding": {"model": self.embedder_name, "dim": self.dim, "normalized": True},
-            "faiss": {
-                "type": ann_kind,
-                "vectors": ann_total,
-                "distinct_vectors": ann_distinct,
-                "metric": "inner_product",
-            },
+            "vectors": {"file": VECTORS_FILE, "rows": plan.rows, "dead_rows": len(dead)},
+            "faiss": {"vectors": plan.rows, "metric": "inner_product", **faiss_info},
             "counts": counts,
             "versions": _library_versions(),
             **self.extra_manifest,
         }
         write_json_atomic(self.gen_dir / MANIFEST, manifest)
-        for name in (DB_FILE, VECTORS_FILE, FAISS_FILE):
-            _fsync_path(self.gen_dir / name)
+        for name in (DB_FILE, VECTORS_FILE, FAISS_FILE, DEAD_FILE):
+            if name != DEAD_FILE or len(dead):
+                _fsync_path(self.gen_dir / name)
         if vectors.copies_path(self.gen_dir / FAISS_FILE).exists():
             _fsync_path(vectors.copies_path(self.gen_dir / FAISS_FILE))
         _fsync_path(self.gen_dir)
@@ -786,17 +932,22 @@ class KnowledgeBase:
         gen_dir = index_dir / self.generation
         try:
             self.conn = _connect(gen_dir / DB_FILE, readonly=True)
-            self.ann = vectors.read_index(gen_dir / FAISS_FILE)
             # Mapped now, so the generation stays readable even after a later writer
             # deletes its folder (the mapping and the open database keep the data alive).
-            self._vectors = vectors.load_vectors(gen_dir / VECTORS_FILE, mmap=True)
+            self._vectors, layout = _generation_vectors(gen_dir, manifest, self.dim)
+            self.ann = vectors.read_index(
+                gen_dir / FAISS_FILE,
+                tail=self._vectors[layout.base_rows :],
+                dead=_dead_rows(gen_dir, layout),
+            )
             self.conn.execute("SELECT count(*) FROM incidents").fetchone()
-        except (OSError, RuntimeError, ValueError, sqlite3.Error) as exc:
+        except (OSError, RuntimeError, ValueError, KeyError, sqlite3.Error) as exc:
             raise IndexCorrupt(str(index_dir), str(exc)) from exc
-        if len(self._vectors) != self.ann.ntotal:
+        if self.ann.base_rows != layout.base_rows or len(self._vectors) != self.ann.ntotal:
             raise IndexCorrupt(
                 str(index_dir),
-                f"{len(self._vectors)} vectors but {self.ann.ntotal} in the FAISS index",
+                f"{len(self._vectors)} vectors ({layout.base_rows} indexed) but "
+                f"{self.ann.base_rows} in the FAISS index",
             )
 
     @classmethod

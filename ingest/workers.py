@@ -7,20 +7,22 @@ runs in one worker process, chunks ahead of the ingest process, while the ingest
 embeds the chunks already analysed with one thread fewer; when the worker has nothing left to
 do, embedding gets all threads back (see :func:`ingest.pipeline.ingest_paths`).
 
-The worker is a fresh interpreter (``python -m ingest.workers``) that talks pickles over its
-standard input and output: unlike ``multiprocessing``, it never re-imports the caller's main
-script, so a library user's script needs no ``if __name__ == "__main__"`` guard. It loads the
+The worker is a fresh interpreter (``python -m ingest.workers``) that reads chunks of documents
+and writes their records as JSON lines over its standard input and output (the records'
+``to_dict`` / ``incident_from_dict``; nothing is unpickled). Unlike ``multiprocessing`` it
+never re-imports the caller's main script, so a library user's script needs no
+``if __name__ == "__main__"`` guard. It loads the
 spaCy pipeline once and is replaced every :data:`CHUNKS_PER_WORKER` chunks, so that spaCy's
 vocabulary, which grows with every new word it sees, stays bounded over a long ingest. It
-exits when its input closes, which includes the death of the ingest process. Results are
-plain records: incidents, or :class:`ExtractionError`\\ s (exceptions do not always pickle).
+exits when its input closes, which includes the death of the ingest process. A document that
+fails comes back as an :class:`ExtractionError` with the original exception's type and message.
 If the worker dies, the futures of its chunks fail and the caller analyses them itself.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import pickle
 import queue
 import subprocess
 import sys
@@ -32,7 +34,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .records import Document, Incident
+from .records import Document, Incident, incident_from_dict
 
 CHUNKS_PER_WORKER = 64  # chunks one worker process analyses before a fresh one takes over
 ChunkResult = tuple[list[Any], float]  # (Incident | ExtractionError per document, seconds)
@@ -75,6 +77,36 @@ def analyse_chunk(docs: Sequence[Document], nlp: Any) -> ChunkResult:
     return out, time.perf_counter() - t
 
 
+def encode_docs(docs: Sequence[Document]) -> bytes:
+    """One JSON line holding a chunk of documents."""
+    return json.dumps([d.to_dict() for d in docs]).encode("ascii") + b"\n"
+
+
+def decode_docs(line: bytes) -> list[Document]:
+    return [Document(**d) for d in json.loads(line)]
+
+
+def encode_results(chunk: ChunkResult) -> bytes:
+    """One JSON line holding a chunk's records (or errors) and its analysis time."""
+    results, seconds = chunk
+    items = [
+        {"error": [r.kind, r.message]} if isinstance(r, ExtractionError) else r.to_dict()
+        for r in results
+    ]
+    return json.dumps({"results": items, "seconds": seconds}).encode("ascii") + b"\n"
+
+
+def decode_results(line: bytes) -> ChunkResult:
+    if not line:
+        raise EOFError("the worker closed its output")
+    data = json.loads(line)
+    results: list[Any] = [
+        ExtractionError(*item["error"]) if "error" in item else incident_from_dict(item)
+        for item in data["results"]
+    ]
+    return results, float(data["seconds"])
+
+
 class _Process:
     """One worker interpreter: a writer thread feeds it chunks, a reader thread its results."""
 
@@ -115,7 +147,7 @@ class _Process:
     def _write(self, stdin: BinaryIO) -> None:
         try:
             while (docs := self._outbox.get()) is not None:
-                pickle.dump(docs, stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                stdin.write(encode_docs(docs))
                 stdin.flush()
         except OSError:  # the worker is gone; the reader fails the futures
             pass
@@ -128,7 +160,7 @@ class _Process:
     def _read(self, stdout: BinaryIO) -> None:
         while True:
             try:
-                result = pickle.load(stdout)
+                result = decode_results(stdout.readline())
             except Exception:  # EOF or a broken stream: the worker ended
                 break
             with self._lock:
@@ -187,12 +219,8 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
     from .nlp import load_nlp
 
     nlp = load_nlp()
-    while True:
-        try:
-            docs = pickle.load(stdin)
-        except EOFError:
-            return
-        pickle.dump(analyse_chunk(docs, nlp), stdout, protocol=pickle.HIGHEST_PROTOCOL)
+    for line in stdin:
+        stdout.write(encode_results(analyse_chunk(decode_docs(line), nlp)))
         stdout.flush()
 
 

@@ -186,9 +186,13 @@ def test_kill_by_timing_mid_ingest(tmp_path, nlp):
     assert index_state(index) != old_state
 
 
-@pytest.mark.parametrize("point", ["before-commit", "after-rename"])
+@pytest.mark.parametrize("point", ["before-commit", "vectors-write", "faiss-write", "after-rename"])
 def test_killed_rebuild_keeps_the_old_index(tmp_path, nlp, point):
-    """--rebuild starts from nothing, but must not delete the live generation before commit."""
+    """--rebuild starts from nothing, but must not delete the live generation before commit.
+
+    It also writes new vector and FAISS files, where the incremental ingest above appends to
+    hard links: the kills inside those writes are covered here.
+    """
     docs, corpus = make_versions(tmp_path)
     index = tmp_path / "index"
     ingest_paths([str(docs)], index, embedder=EMB, nlp=nlp)

@@ -242,14 +242,14 @@ def test_extraction_failure_skips_the_file_and_its_duplicates(tmp_path, nlp, mon
     (docs / "a.md").write_text(GOOD_TEXT, encoding="utf-8")
     (docs / "b.md").write_text(GOOD_TEXT, encoding="utf-8")  # same text: a duplicate of a
     (docs / "c.md").write_text(GOOD_TEXT.replace("database", "cache"), encoding="utf-8")
-    real = pipeline.Extractor._incident
+    real = pipeline._incident
 
-    def failing(self, doc, sections, analysis):
+    def failing(doc, sections, analysis):
         if doc.path.endswith("a.md"):
             raise RuntimeError("simulated extractor bug")
-        return real(self, doc, sections, analysis)
+        return real(doc, sections, analysis)
 
-    monkeypatch.setattr(pipeline.Extractor, "_incident", failing)
+    monkeypatch.setattr(pipeline, "_incident", failing)
     report = ingest_paths([str(docs)], tmp_path / "ix", embedder=EMB, nlp=nlp)
     skipped = {Path(o.source).name: o.detail for o in report.skipped}
     assert "simulated extractor bug" in skipped["a.md"]

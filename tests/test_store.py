@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -203,12 +208,206 @@ def test_index_crossing_the_hnsw_threshold_is_rebuilt_as_hnsw(tmp_path):
     assert sorted(found[int(i)]["incident_id"] for i in ids[0]) == ["a", "b", "b"]
 
 
-def test_hnsw_index_is_extended_in_place_on_append(tmp_path):
+def test_hnsw_index_is_extended_in_place_when_the_tail_is_full(tmp_path):
     write(tmp_path / "ix", [make_incident("a", ["One.", "Two."])], hnsw_threshold=1)
-    manifest = write(tmp_path / "ix", [make_incident("b", ["Two.", "Five."])], hnsw_threshold=1)
+    manifest = write(
+        tmp_path / "ix",
+        [make_incident("b", ["Two.", "Five."])],
+        hnsw_threshold=1,
+        max_tail_rows=1,  # two new rows: folded into the FAISS file
+    )
     assert manifest["faiss"]["type"] == "IndexHNSWFlat"
     assert (manifest["faiss"]["vectors"], manifest["faiss"]["distinct_vectors"]) == (4, 3)
+    assert manifest["faiss"]["base_rows"] == 4
     kb = KnowledgeBase.open(tmp_path / "ix")
     _, ids = vectors.search(kb.ann, EMB.encode(["Two."]), 2)
     found = kb.sentences_by_vec_rows([int(i) for i in ids[0]])
     assert {found[int(i)]["incident_id"] for i in ids[0]} == {"a", "b"}
+
+
+# -- appends, tails, dead rows ------------------------------------------------------------------
+
+
+def gen_path(index: Path) -> Path:
+    """The live generation's folder."""
+    return index / read_manifest(index)["generation"]
+
+
+def inode(path: Path) -> int:
+    return path.stat().st_ino
+
+
+def test_append_links_the_files_and_the_previous_generation_keeps_its_rows(tmp_path):
+    ix = tmp_path / "ix"
+    write(ix, [make_incident("a", ["One.", "Two."])])
+    old = KnowledgeBase.open(ix)
+    old_rows = np.array(old.vectors())
+    old_gen = gen_path(ix)
+    manifest = write(ix, [make_incident("b", ["Three.", "Four."])])
+    new_gen = gen_path(ix)
+    for name in ("vectors.f32", "vectors.faiss"):
+        assert inode(new_gen / name) == inode(old_gen / name)  # one file, two names
+    assert manifest["vectors"] == {"file": "vectors.f32", "rows": 4, "dead_rows": 0}
+    assert (manifest["faiss"]["vectors"], manifest["faiss"]["base_rows"]) == (4, 2)
+    assert (old_gen / "vectors.f32").stat().st_size == 4 * 16 * 4  # the rows appended
+    # the reader opened before the append, and a fresh reader of the previous generation
+    previous = KnowledgeBase(ix, json.loads((old_gen / "manifest.json").read_text()))
+    for kb in (old, previous):
+        assert np.array_equal(np.array(kb.vectors()), old_rows) and kb.ann.ntotal == 2
+        _, ids = vectors.search(kb.ann, EMB.encode(["Four."]), 4)
+        assert sorted(ids[0].tolist()) == [0, 1]
+    kb = KnowledgeBase.open(ix)
+    assert kb.ann.ntotal == 4 and kb.ann.tail_rows == 2
+    assert np.array_equal(np.array(kb.vectors()[:2]), old_rows)
+
+
+def test_tail_rows_are_searched_exactly(tmp_path):
+    ix = tmp_path / "ix"
+    write(ix, [make_incident("a", [f"Base sentence {i}." for i in range(20)])], hnsw_threshold=1)
+    tail_texts = [f"Tail sentence number {i}." for i in range(12)]
+    manifest = write(ix, [make_incident("b", tail_texts)], hnsw_threshold=1)
+    assert manifest["faiss"]["base_rows"] == 20 and manifest["faiss"]["vectors"] == 32
+    kb = KnowledgeBase.open(ix)
+    matrix = np.array(kb.vectors())
+    queries = EMB.encode(tail_texts)
+    scores, ids = vectors.search(kb.ann, queries, 5)
+    assert np.allclose(matrix[ids[:, 0]], queries, atol=1e-6)  # each found itself (or a twin)
+    assert (ids[:, 0] >= 20).all()  # ... in the tail
+    assert np.allclose(scores[:, 0], 1.0, atol=1e-5)
+    exact = np.sort(matrix @ queries.T, axis=0)[::-1][:5].T
+    assert np.allclose(scores, exact, atol=1e-4)  # HNSW base + exact tail = exact top 5 here
+
+
+def test_removed_sentences_become_dead_rows_that_search_never_returns(tmp_path):
+    ix = tmp_path / "ix"
+    incidents = [
+        make_incident(f"i{n}", [f"Incident {n} line {j}." for j in range(4)]) for n in "abcdef"
+    ]
+    write(ix, incidents, hnsw_threshold=1)
+    before = read_manifest(ix)
+    faiss_inode = inode(gen_path(ix) / "vectors.faiss")
+    changed = make_incident("ia", ["Incident a line 0.", "A changed line.", "Another new line."])
+    with IndexWriter(ix, embedder_name=EMB.name, dim=EMB.dim, hnsw_threshold=1) as w:
+        w.remove_incident("ia")  # a changed file: out, then in again
+        w.add_incident(changed, EMB.encode([s.text for s in changed.sentences]))
+        manifest = w.commit()
+    assert manifest["vectors"]["rows"] == 24 + 3 and manifest["vectors"]["dead_rows"] == 4
+    assert manifest["faiss"]["base_rows"] == before["faiss"]["base_rows"] == 24
+    assert inode(gen_path(ix) / "vectors.faiss") == faiss_inode  # no new graph
+    kb = KnowledgeBase.open(ix)
+    assert kb.incident("ia") == changed
+    dead = set(kb.ann.dead.tolist())
+    assert dead == {0, 1, 2, 3}  # the first incident's old rows
+    for text in ("Incident a line 0.", "Incident a line 1.", "A changed line."):
+        scores, ids = vectors.search(kb.ann, EMB.encode([text]), 10)
+        assert len(ids[0]) == 10 and (ids[0] >= 0).all()
+        assert not dead & set(ids[0].tolist())
+        found = kb.sentences_by_vec_rows(ids[0].tolist())
+        assert len(found) == 10  # every row is a live sentence
+    scores, ids = vectors.search(kb.ann, EMB.encode(["Incident a line 1."]), 30)
+    assert (ids[0] >= 0).sum() == 23 and len(set(ids[0][ids[0] >= 0].tolist())) == 23
+    matrix = kb.vectors()
+    for vec_row, row in kb.sentences_by_vec_rows(range(27)).items():
+        assert np.allclose(matrix[vec_row], EMB.encode([row["text"]])[0])
+
+
+def test_commit_compacts_when_dead_rows_pass_the_limit(tmp_path):
+    ix = tmp_path / "ix"
+    incidents = [
+        make_incident(f"i{n}", [f"Incident {n} line {j}." for j in range(4)]) for n in "abcd"
+    ]
+    write(ix, incidents)
+    old_vectors = inode(gen_path(ix) / "vectors.f32")
+    with IndexWriter(ix, embedder_name=EMB.name, dim=EMB.dim, max_dead_fraction=0.3) as w:
+        w.remove_incident("ia")  # 4 of 16 rows dead: within 0.3
+        manifest = w.commit()
+    assert manifest["vectors"] == {"file": "vectors.f32", "rows": 16, "dead_rows": 4}
+    assert (gen_path(ix) / "vectors.dead.npy").exists()
+    with IndexWriter(ix, embedder_name=EMB.name, dim=EMB.dim, max_dead_fraction=0.3) as w:
+        w.remove_incident("ib")  # 8 of 16: compact
+        manifest = w.commit()
+    assert manifest["vectors"] == {"file": "vectors.f32", "rows": 8, "dead_rows": 0}
+    assert manifest["faiss"]["base_rows"] == 8
+    assert inode(gen_path(ix) / "vectors.f32") != old_vectors
+    assert not (gen_path(ix) / "vectors.dead.npy").exists()
+    kb = KnowledgeBase.open(ix)
+    rows = kb.sentences_by_vec_rows(range(8))
+    assert {r["incident_id"] for r in rows.values()} == {"ic", "id"} and len(rows) == 8
+    for vec_row, row in rows.items():
+        assert np.allclose(kb.vectors()[vec_row], EMB.encode([row["text"]])[0])
+
+
+def make_legacy(ix: Path) -> None:
+    """Turn the live generation into the layout written before vectors.f32 (vectors.npy, no
+    ``vectors`` in the manifest, every row in the FAISS file)."""
+    gen = gen_path(ix)
+    manifest = read_manifest(ix)
+    assert manifest["faiss"]["base_rows"] == manifest["vectors"]["rows"]
+    matrix = np.fromfile(gen / "vectors.f32", dtype="<f4").reshape(-1, EMB.dim)
+    np.save(gen / "vectors.npy", matrix, allow_pickle=False)
+    (gen / "vectors.f32").unlink()
+    del manifest["vectors"], manifest["faiss"]["base_rows"]
+    for path in (ix / "manifest.json", gen / "manifest.json"):
+        path.write_text(json.dumps(manifest))
+
+
+def test_legacy_npy_generation_opens_and_converts_on_the_next_commit(tmp_path):
+    ix = tmp_path / "ix"
+    write(ix, [make_incident("a", ["One.", "Two."])])
+    make_legacy(ix)
+    legacy_gen = gen_path(ix)
+    kb = KnowledgeBase.open(ix)
+    assert kb.ann.ntotal == len(kb.vectors()) == 2 and kb.ann.tail_rows == 0
+    _, ids = vectors.search(kb.ann, EMB.encode(["Two."]), 1)
+    assert kb.sentences_by_vec_rows([int(ids[0][0])])[int(ids[0][0])]["text"] == "Two."
+    manifest = write(ix, [make_incident("b", ["Three."])])
+    gen = gen_path(ix)
+    assert manifest["vectors"] == {"file": "vectors.f32", "rows": 3, "dead_rows": 0}
+    assert not (gen / "vectors.npy").exists()
+    assert inode(gen / "vectors.faiss") == inode(legacy_gen / "vectors.faiss")
+    kb = KnowledgeBase.open(ix)
+    assert kb.ann.ntotal == 3 and kb.ann.tail_rows == 1
+    for text in ("Two.", "Three."):
+        _, ids = vectors.search(kb.ann, EMB.encode([text]), 1)
+        assert kb.sentences_by_vec_rows([int(ids[0][0])])[int(ids[0][0])]["text"] == text
+
+
+CRASHING_APPEND = """
+import sys
+from ingest.embed import HashingEmbedder
+from ingest.store import IndexWriter
+from tests.test_store import make_incident
+emb = HashingEmbedder(16)
+inc = make_incident("crash", ["Crashed one.", "Crashed two.", "Crashed three."])
+with IndexWriter(sys.argv[1], embedder_name=emb.name, dim=emb.dim) as w:
+    w.add_incident(inc, emb.encode([s.text for s in inc.sentences]))
+    w.commit()
+"""
+
+
+def test_a_crash_mid_append_keeps_the_old_generation_and_the_next_writer_drops_it(tmp_path):
+    ix = tmp_path / "ix"
+    write(ix, [make_incident("a", ["One.", "Two."])])
+    live = gen_path(ix)
+    before = np.array(KnowledgeBase.open(ix).vectors())
+    proc = subprocess.run(
+        [sys.executable, "-c", CRASHING_APPEND, str(ix)],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=dict(os.environ, PMKB_CRASH_AT="vectors-write"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    assert gen_path(ix) == live
+    row_bytes = 16 * 4
+    assert (live / "vectors.f32").stat().st_size > 2 * row_bytes  # half the new rows got there
+    kb = KnowledgeBase.open(ix)
+    assert np.array_equal(np.array(kb.vectors()), before) and kb.incident("crash") is None
+    write(ix, [make_incident("b", ["Three."])])
+    gen = gen_path(ix)
+    assert (gen / "vectors.f32").stat().st_size == 3 * row_bytes  # the garbage is gone
+    kb = KnowledgeBase.open(ix)
+    assert np.allclose(kb.vectors()[2], EMB.encode(["Three."])[0])
+    assert np.array_equal(np.array(kb.vectors()[:2]), before)
+    assert not list(ix.glob("gen-*.tmp"))

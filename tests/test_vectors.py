@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -119,20 +121,75 @@ def test_empty_index_searches_to_nothing():
     assert ids.shape == (1, 0)
 
 
-def test_extend_vectors_file_keeps_old_rows_and_grows(tmp_path):
-    old = unit_rows(100)
-    vectors.save_vectors(old, tmp_path / "old.npy")
-    grown = vectors.extend_vectors_file(tmp_path / "old.npy", tmp_path / "new.npy", (130, 32))
-    assert grown is not None and grown.shape == (130, 32)
-    grown[100:] = unit_rows(30, seed=5)
-    grown.flush()
-    del grown
-    back = vectors.load_vectors(tmp_path / "new.npy", mmap=False)
-    assert np.array_equal(back[:100], old) and np.array_equal(back[100:], unit_rows(30, seed=5))
-    assert np.array_equal(vectors.load_vectors(tmp_path / "old.npy", mmap=False), old)
+def exact_live_top(matrix: np.ndarray, dead: np.ndarray, queries: np.ndarray, k: int):
+    sims = queries @ matrix.T
+    sims[:, dead] = -np.inf
+    return np.sort(sims, axis=1)[:, ::-1][:, :k]
 
 
-def test_extend_vectors_file_refuses_another_width(tmp_path):
-    vectors.save_vectors(unit_rows(10), tmp_path / "old.npy")
-    assert vectors.extend_vectors_file(tmp_path / "old.npy", tmp_path / "x.npy", (20, 16)) is None
-    assert not (tmp_path / "x.npy").exists()
+@pytest.mark.parametrize("hnsw_threshold", [1, vectors.HNSW_THRESHOLD])
+def test_tail_and_dead_rows_search_like_exact_search_over_the_live_rows(hnsw_threshold):
+    matrix = with_copies(unit_rows(600))  # rows 600-799 repeat rows 0-99 twice
+    base, queries = 500, unit_rows(30, seed=7)
+    dead = np.array([0, 1, 2, *range(300, 420), 550, 650, 799], dtype=np.int64)
+    ann = vectors.build_index(matrix[:base], hnsw_threshold=hnsw_threshold)
+    ann = vectors.attach_rows(ann, tail=matrix[base:], dead=dead)
+    assert (ann.base_rows, ann.tail_rows, ann.ntotal, ann.live) == (500, 300, 800, 674)
+    for k in (1, 10, 100):
+        scores, ids = vectors.search(ann, queries, k)
+        assert ids.shape == (30, k) and (ids >= 0).all()
+        assert not np.isin(ids, dead).any()
+        assert all(len(set(row)) == k for row in ids.tolist())
+        assert np.allclose(scores, exact_live_top(matrix, dead, queries, k), atol=1e-4)
+    # a dead original whose copies live on: the copies are still found
+    _, ids = vectors.search(ann, matrix[0:1], 2)
+    assert sorted(ids[0].tolist()) == [600, 700]
+
+
+def test_search_asks_for_more_when_the_nearest_rows_are_dead():
+    matrix = unit_rows(400)
+    near = matrix[:1] + 0.05 * unit_rows(60, seed=3)  # 60 rows around row 0
+    matrix = np.concatenate([matrix, near / np.linalg.norm(near, axis=1, keepdims=True)])
+    dead = np.arange(400, 460, dtype=np.int64)  # all of them dead
+    ann = vectors.attach_rows(vectors.build_index(matrix), dead=dead)
+    scores, ids = vectors.search(ann, matrix[:1], 20)
+    assert (ids >= 0).all() and not np.isin(ids, dead).any()
+    assert np.allclose(scores, exact_live_top(matrix, dead, matrix[:1], 20), atol=1e-5)
+
+
+def test_search_pads_when_fewer_live_rows_than_k():
+    matrix = unit_rows(10)
+    ann = vectors.attach_rows(
+        vectors.build_index(matrix[:6]), tail=matrix[6:], dead=np.array([1, 7])
+    )
+    scores, ids = vectors.search(ann, matrix[:2], 50)
+    assert ids.shape == (2, 8) and sorted(ids[0].tolist()) == [0, 2, 3, 4, 5, 6, 8, 9]
+    everything_dead = vectors.attach_rows(vectors.build_index(matrix), dead=np.arange(10))
+    assert vectors.search(everything_dead, matrix[:1], 5)[1].shape == (1, 0)
+
+
+def test_append_vectors_file_links_truncates_garbage_and_appends(tmp_path):
+    old, new = unit_rows(50), unit_rows(7, seed=1)
+    with open(tmp_path / "a.f32", "wb") as fh:
+        vectors.write_rows(fh, old)
+        fh.write(b"garbage of a crashed writer")
+    reader = vectors.open_vectors(tmp_path / "a.f32", 50, 32)
+    assert vectors.append_vectors_file(tmp_path / "a.f32", tmp_path / "b.f32", 50, new)
+    assert (tmp_path / "a.f32").stat().st_ino == (tmp_path / "b.f32").stat().st_ino
+    assert (tmp_path / "b.f32").stat().st_size == 57 * 32 * 4
+    both = vectors.open_vectors(tmp_path / "b.f32", 57, 32)
+    assert np.array_equal(both[:50], old) and np.array_equal(both[50:], new)
+    assert np.array_equal(reader, old)  # a reader of the old rows is unaffected
+    with pytest.raises(ValueError, match="fewer than 60 rows"):
+        vectors.append_vectors_file(tmp_path / "b.f32", tmp_path / "c.f32", 60, new)
+
+
+def test_created_vectors_file_is_a_new_inode_and_round_trips(tmp_path):
+    (tmp_path / "v.f32").write_bytes(b"old")
+    os.link(tmp_path / "v.f32", tmp_path / "shared.f32")
+    out = vectors.create_vectors_file(tmp_path / "v.f32", (5, 32))
+    out[:] = unit_rows(5)
+    vectors.flush_vectors(out)
+    assert (tmp_path / "shared.f32").read_bytes() == b"old"
+    assert np.array_equal(vectors.open_vectors(tmp_path / "v.f32", 5, 32), unit_rows(5))
+    assert vectors.open_vectors(tmp_path / "v.f32", 0, 32).shape == (0, 32)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import pickle
 import subprocess
 import sys
 import textwrap
@@ -39,12 +38,33 @@ def _records(index: Path) -> dict[str, object]:
         kb.close()
 
 
-def test_extraction_errors_pickle_and_keep_their_kind():
+def test_extraction_errors_cross_the_pipe_with_their_kind():
     err = ExtractionError.from_exception(ValueError("no sentence in block 3"))
-    back = pickle.loads(pickle.dumps(err))
-    assert isinstance(back, ExtractionError)
+    ((back,), seconds) = workers.decode_results(workers.encode_results(([err], 1.5)))
+    assert isinstance(back, ExtractionError) and seconds == 1.5
     assert failure_kind(back) == "ValueError" and str(back) == "no sentence in block 3"
     assert failure_kind(KeyError("x")) == "KeyError"
+
+
+def test_documents_cross_the_pipe_unchanged():
+    from ingest.read import read_document
+
+    docs = [read_document(p) for p in _files()]
+    line = workers.encode_docs(docs)
+    assert line.endswith(b"\n") and line.count(b"\n") == 1  # one line per chunk
+    assert workers.decode_docs(line) == docs
+
+
+@pytest.mark.models
+def test_incidents_cross_the_pipe_unchanged(nlp):
+    from ingest.pipeline import unlabelled_incidents
+    from ingest.read import read_document
+
+    docs = [read_document(p) for p in _files()]
+    incidents = list(unlabelled_incidents(docs, nlp))
+    assert all(not isinstance(i, Exception) for i in incidents)
+    back, _ = workers.decode_results(workers.encode_results((incidents, 0.0)))
+    assert back == incidents
 
 
 @pytest.mark.models
