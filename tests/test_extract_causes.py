@@ -141,15 +141,40 @@ def test_timeline_rows_are_events_not_causes(nlp):
     assert _analyze(nlp, text, fmt="markdown").causes == ()
 
 
-def test_a_cause_section_is_preferred_over_passing_mentions(nlp):
+def test_a_summary_sentence_that_states_a_cause_counts_beside_the_cause_section(nlp):
+    # The gold rule (tests/gold/README.md): a cause is found by what the sentence says, in any
+    # section; the summary's consequence, hedge and investigation sentences are not causes.
     text = (
-        "# Outage\n\n## Summary\n\nA bad deploy caused errors for an hour.\n\n"
+        "# Outage\n\n## Summary\n\nA bad deploy caused errors for an hour. "
+        "This in turn caused a flood of support tickets.\n\n"
+        "Potentially causing data loss for some users. "
+        "The on-call engineer quickly found the root cause and rolled back.\n\n"
         "## Root cause\n\nThe deploy removed an index, because a migration was misordered.\n"
     )
     causes = _analyze(nlp, text, fmt="markdown").causes
-    assert [c.text for c in causes] == [
-        "The deploy removed an index, because a migration was misordered."
+    assert [(c.text, c.kind) for c in causes] == [
+        ("A bad deploy caused errors for an hour.", "trigger"),
+        ("The deploy removed an index, because a migration was misordered.", "root_cause"),
     ]
+
+
+def test_a_consequence_told_with_a_pronoun_takes_in_the_sentence_before(nlp):
+    text = (
+        "# Outage\n\n## Summary\n\nAn operator deleted every worker node by accident. "
+        "This resulted in an hour without scheduling.\n\n"
+        "## Contributing factors\n\n- No least-privilege roles\n"
+    )
+    causes = _analyze(nlp, text, fmt="markdown").causes
+    assert causes[0].text == (
+        "An operator deleted every worker node by accident. "
+        "This resulted in an hour without scheduling."
+    )
+    assert [c.text for c in causes[1:]] == ["No least-privilege roles"]
+
+
+def test_a_pipeline_that_was_triggered_is_not_a_cause(nlp):
+    text = "The nightly pipeline was automatically triggered, ran and failed."
+    assert _analyze(nlp, text).causes == ()
 
 
 # A DFDS-style report with its headings removed: summary, timeline table, contributing
@@ -178,13 +203,14 @@ REPORT_WITHOUT_HEADINGS = (
 
 def test_factor_list_after_the_timeline_stands_for_the_cause_section(nlp):
     causes = _analyze(nlp, REPORT_WITHOUT_HEADINGS, fmt="markdown").causes
-    assert [c.text for c in causes] == [
-        "Playbooks for maintenance missing a step",
-        "Maintenance window moved too close to lunch break",
-        "General alert noise too high again",
+    assert [(c.text, c.kind) for c in causes] == [
+        ("A planned maintenance caused the load balancer to drop all targets.", "root_cause"),
+        ("Playbooks for maintenance missing a step", "contributing"),
+        ("Maintenance window moved too close to lunch break", "contributing"),
+        ("General alert noise too high again", "contributing"),
     ]
-    assert {c.kind for c in causes} == {"contributing"}
-    # Not the summary sentence, the dated rows ("triggering") or the lessons after the list.
+    # The summary sentence states the cause; not the dated rows ("triggering") or the
+    # lessons after the list.
     for cause in causes:
         assert REPORT_WITHOUT_HEADINGS[cause.start : cause.end] == cause.text
 
@@ -211,3 +237,14 @@ def test_sub_heading_inside_a_cause_section_counts_as_cause_section(nlp):
     assert [c.text for c in causes] == [
         "The client called a function that older versions do not have."
     ]
+
+
+def test_what_a_fix_resolved_or_would_have_prevented_is_not_a_cause(nlp):
+    text = (
+        "# Outage\n\n## Root cause\n\n"
+        "Our nodes were too small, causing CPU saturation.\n\n"
+        "Proper right-sizing resolved the underlying issues in all three incidents.\n\n"
+        "Stricter review would have prevented the bad merge.\n"
+    )
+    causes = _analyze(nlp, text, fmt="markdown").causes
+    assert [c.text for c in causes] == ["Our nodes were too small, causing CPU saturation."]

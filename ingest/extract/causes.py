@@ -10,11 +10,18 @@ clear set of queries that caused ...", "we ruled out ...") is dropped. Categorie
 empty: the taxonomy stage fills them.
 
 Without cause headings, the layout stands in for them: the first list of findings after the
-timeline is the contributing-factors list (every item a cause, cue or not), only the stretch
-between the timeline and that list is read for causes in prose (the summary above only
-restates them), and dated rows are timeline events, never causes (see :func:`factor_lists`).
-Questions are never causes, and a sub-heading without a role of its own inside a cause
-section ("Root cause analysis" > "The technical problem") counts as part of it.
+timeline is the contributing-factors list (every item a cause, cue or not), the stretch
+between the timeline and that list is read for causes in prose, and dated rows are timeline
+events, never causes (see :func:`factor_lists`). Questions are never causes, and a
+sub-heading without a role of its own inside a cause section ("Root cause analysis" > "The
+technical problem") counts as part of it.
+
+Outside a cause section (the summary, "What happened"), and in the summary above the first
+timeline of a report without cause headings, a prose sentence is a cause when its own words
+state one (:func:`_stated_in_narrative`): not a consequence told with a pronoun ("This in
+turn caused ..."), which instead takes in the sentence before it when that one is not a cause
+yet, not a hedge ("Potentially causing ..."), and not a remedy ("resolved the underlying
+issues", "would have prevented ...").
 """
 
 from __future__ import annotations
@@ -60,6 +67,15 @@ CONTINUATION = re.compile(
     r"in turn|which|because of this|due to this)\b",
     re.IGNORECASE,
 )
+# A sentence whose only cause is a pronoun states a consequence ("This in turn caused a
+# large number of other pods to crash-loop"); "This CPU saturation led to ..." names its cause.
+CONSEQUENCE = re.compile(
+    r"^\W*(this|that|it|which)( in turn| also| then| eventually|,)* (in turn )?"
+    r"(caused|causes|resulted|results|led|leads|meant|means|left|made|triggered)\b",
+    re.IGNORECASE,
+)
+# Hedged wording opens speculation ("Potentially causing all of the pods ...").
+HEDGED = re.compile(r"^\W*(potentially|possibly|probably|perhaps|maybe|presumably)\b", re.I)
 BACK_REFERENCE = re.compile(r"^\W*(this|that|these|those)\b(?! (is|was) (why|how))", re.IGNORECASE)
 
 
@@ -136,8 +152,8 @@ def is_causal(view: SentenceView) -> bool:
     slow down and rolled out a fix") is an action, not a cause.
     """
     lowered = normalize_quotes(view.text).lower()
-    if CAUSE_REJECTED.search(lowered) or _is_question(lowered):
-        return False  # rejected, or a question
+    if CAUSE_REJECTED.search(lowered) or REMEDY.search(lowered) or _is_question(lowered):
+        return False  # rejected, a remedy, or a question
     if view.sentence.role == "action" or ACTION_CUES.search(lowered):
         return False
     if "cause" in view.sentence.roles:
@@ -202,7 +218,9 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
     """Cause spans of one document, merged across continuing sentences, in text order.
 
     When the report has a cause section ("Root cause", "Contributing factors"), causes come
-    from there only: sentences elsewhere restate them in passing.
+    from there and from the prose sentences of sections without a role of their own that
+    state a cause in their own words (:func:`_stated_in_narrative`); without cause headings,
+    the same holds for the summary above the first timeline.
     """
     causes: list[Cause] = []
     has_cause_section = any(_under_cause_heading(view) for view in views)
@@ -219,7 +237,24 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
         view = views[i]
         under_heading = _under_cause_heading(view)
         outside = not any(low < i <= high for low, high in regions)
-        if (has_cause_section and not under_heading) or i in listed or outside:
+        # Outside the cause section, or in the summary above the first timeline of a report
+        # without cause headings, only a sentence that states a cause in its own words counts.
+        in_summary = outside and i <= regions[0][0]
+        told_elsewhere = (has_cause_section and not under_heading) or in_summary
+        if told_elsewhere and not _stated_in_narrative(view):
+            # "This resulted in ..." names the sentence before it as the cause, unless that
+            # sentence is a cause already (then it only tells the consequence).
+            pulls_back = (
+                CONSEQUENCE.match(view.text)
+                and i > 0
+                and views[i - 1].block == view.block
+                and not (causes and causes[-1].end >= views[i - 1].sentence.end)
+                and _stated_in_narrative(view, consequence_ok=True)
+            )
+            if not pulls_back:
+                i += 1
+                continue
+        if i in listed or (outside and not in_summary):
             i += 1
             continue
         in_explanation = explained[0] < i <= explained[1] and _explains(view)
@@ -247,6 +282,7 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
             and views[last + 1].block == view.block
             and CONTINUATION.match(views[last + 1].text)
             and is_causal(views[last + 1])
+            and not (told_elsewhere and CONSEQUENCE.match(views[last + 1].text))
         ):
             last += 1
         start, end = views[first].sentence.start, views[last].sentence.end
@@ -291,8 +327,25 @@ def _states_cause(view: SentenceView) -> bool:
     lowered = normalize_quotes(view.text).lower()
     if CAUSE_REJECTED.search(lowered) or ACTION_CUES.search(lowered) or _is_question(lowered):
         return False
+    if REMEDY.search(lowered):
+        return False
     score = cause_score(view.text, view.sentence.block_kind)
     return score >= 2.0 or (score > 0 and bool(cue_names(view)))
+
+
+def _stated_in_narrative(view: SentenceView, consequence_ok: bool = False) -> bool:
+    """A prose sentence of a section without a role of its own (the summary, "What
+    happened") that states a cause in its own words: a cause even when the report also has a
+    cause section ("The root cause was a Grafana Agent pod using a high amount of memory").
+
+    Not hedged ("Potentially causing ..."), and not a consequence told with a pronoun ("This
+    in turn caused ...") unless ``consequence_ok``.
+    """
+    if view.sentence.block_kind != "paragraph" or heading_scores(view.heading):
+        return False
+    if (CONSEQUENCE.match(view.text) and not consequence_ok) or HEDGED.match(view.text):
+        return False
+    return _states_cause(view)
 
 
 def _causal_items(views: list[SentenceView], run: list[list[int]]) -> int:
@@ -424,5 +477,16 @@ def _is_question(text: str) -> bool:
     return text.rstrip(" *_\n").endswith("?")
 
 
+# What a fix did or would have done ("resolved the underlying issues", "this worked correctly",
+# "would have prevented those copycats"): the remedy, not the cause.
+REMEDY = re.compile(
+    r"\b(resolved|fixed|addressed|eliminated) the (underlying |root )?(issue|problem|cause)s?\b|"
+    r"\bworked (correctly|as (expected|intended)|fine|well)\b|"
+    r"\bwould (not )?have (prevented|protected|avoided|caught|stopped)\b"
+)
+
+
 def _not_rejected(view: SentenceView) -> bool:
-    return not CAUSE_REJECTED.search(normalize_quotes(view.text).lower())
+    """Neither speculation the text rejects nor a remedy (see ``REMEDY``)."""
+    lowered = normalize_quotes(view.text).lower()
+    return not (CAUSE_REJECTED.search(lowered) or REMEDY.search(lowered))

@@ -146,7 +146,7 @@ CAUSE_STRONG = re.compile(
     r"\bsource of the (problem|issue)\b|\bexacerbat|\bmade (the situation|things|it|this) worse\b|"
     r"\bcombined with\b|\brace condition\b|\bmemory leak\b|\bdeadlock|\bran out of\b|"
     r"\b(which|that) cause (the|a|an|it|them)\b|\bresulted on\b|"
-    r"\bthe (main |primary |underlying |root |actual |real )?reason (was|is|for|why)\b|"
+    r"(\bthe |^\W*)(main |primary |underlying |root |actual |real )?reason (was|is|for|why)\b|"
     r"\bexhaust(ed|ion|ing)\b|\bmisconfigur|\boverload(ed|ing)?\b|\bbottleneck"
 )
 CAUSE_WEAK = re.compile(
@@ -174,16 +174,20 @@ CAUSE_FINDING = re.compile(
 )
 # A cue that names the search for a cause rather than a cause.
 CAUSE_SEARCH = re.compile(
-    r"\b(determine|determining|find|finding|identify|identifying|search(ing)? for|investigat\w*|"
+    r"\b(determine|determining|find|finding|found|identify|identifying|located|fixed|addressed|"
+    r"search(ing)? for|investigat\w*|"
     r"understand(ing)?|analy[sz]\w*|of|on|into|complete[d]?|for|around|about|regarding|behind)"
     r"\s+(a|the|our|any|its)\s+(root[\s-]cause|cause|source)|"
     r"(root[\s-]cause|cause) (analysis|is (still )?(unknown|unclear))|"
     r"possible causes|what the (possible )?causes|\broot[\s-]?caused\b|"
     r"\broot[\s-]cause (finding|identification|was found|was identified)|different root[\s-]causes|"
+    r"\banother root[\s-]cause\b|"
     r"\b(don't|do not|didn't|did not|doesn't) (yet )?(have|know) (an?|the|any)"
     r"( exact| clear| definitive| final)? root[\s-]cause|"
     r"as a result of (this|the|these) (outage|incident|event|issue|disruption)s?|"
-    r"\bwhether\b.*|\bif\b.*\bcaus\w*|\bto (prevent|avoid|minimi[sz]e|reduce) [^,.;]*"
+    r"\bwhether\b.*|\bif\b.*\bcaus\w*|\bto (prevent|avoid|minimi[sz]e|reduce) ((?!\bbut\b)[^,.;])*|"
+    # "a scheduled pipeline was automatically triggered": what started, not what caused it
+    r"\b(was|were|got|been|being|is|are) (\w+ly )?triggered\b(?! by)"
 )
 # A result that is a recovery, not a failure ("resulted in our services resuming").
 GOOD_OUTCOME = re.compile(
@@ -196,7 +200,7 @@ CAUSE_REJECTED = re.compile(
     r"\bdid not reveal\b|\bdidn't reveal\b|\bruled out\b|\bno evidence\b|"
     r"\b(was|were|is|are) not (the|a) (root[\s-])?cause|\bwasn't (the|a) cause|"
     r"\bnot caused by\b|\bturned out not\b|\bnot (related|responsible)\b|\bdid not cause\b|"
-    r"\bwithout customer impact\b"
+    r"\bwithout customer impact\b|\b(we|they) (were|are) not (affected|impacted)\b"
 )
 
 # Commitment or progress with "we" (or a status marker): enough on its own for an action.

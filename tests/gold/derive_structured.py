@@ -12,7 +12,8 @@ structure, never from the extractor being measured:
 * timeline: rows of a ``Timeline`` table, ``### time`` sub-headings (the first sentence of the
   paragraph below), ``- **16:58 UTC** - ...`` bullets; ISO times from the written date and time
   in the zone the report states ("All times in UTC.");
-* causes: items of "Contributing Factors" / "Root Cause" sections;
+* causes: items of "Contributing Factors" / "Root Cause" sections, plus the cause sentences of the
+  other sections found by reading (``CAUSES_BY_MEANING``, DFDS);
 * actions: items of "Action Items" / "Remediation" sections, status from what the report marks
   ("(done)", "(Completed)" headings, "planned or in-progress" headings), else ``planned``;
 * impacts: items of "Impact" sections.
@@ -112,6 +113,395 @@ FIXES: dict[str, dict] = {
         ],
         "action_status_prefix": {"Use in-progress metrics": "done"},  # "_done in grafana_"
     },
+}
+
+
+# Causes stated outside the "Contributing Factors" section (the rule in tests/gold/README.md,
+# "What counts as a cause"): sentences of the Summary and other prose sections that say what
+# caused, triggered or contributed to the incident, found by reading every DFDS report (dev and
+# heldout) on 2026-11-23. path -> [(kind, exact text)]; written with "added": "summary-rule".
+CAUSES_BY_MEANING: dict[str, list[tuple[str, str]]] = {
+    "structured/dfds/PM2019-009-kubernetes-network-infrastructure-ip-starvation.md": [
+        (
+            "trigger",
+            "On Friday 29 November 2019, we proactively scaled the amounts of "
+            "worker nodes in the cluster to increase capacity of possible "
+            "deployments to be scheduled, in anticipation of teams migrating from "
+            "our old Prod and NonProd clusters to the new Hellman cluster. This "
+            "increase would turn out to push the network architecture and design of "
+            "our cluster to the limit.",
+        ),
+    ],
+    "structured/dfds/PM2019-010-hellman-kubernetes-cluster-node-deletion.md": [
+        (
+            "trigger",
+            "On Wednesday 4 December 2019, an accidental execution of a Kubernetes "
+            "command deleted all the worker nodes from Kubernetes cluster state.",
+        ),
+        (
+            "contributing",
+            "A lack of Priority-classes and the IP starvation issue in the cluster "
+            "resulted in further complications.",
+        ),
+        (
+            "contributing",
+            "After the cluster in effect was up and operational, the lack of "
+            "priority for service critical workloads such as KIAM resulted in some "
+            "workloads not being operational even though the pods themselves where "
+            "up and running.",
+        ),
+        (
+            "contributing",
+            "While re-provisioning the nodes in the cluster, a previously unfelt "
+            "issue arose when system critical workloads where not scheduled on the "
+            "new nodes due to resource starvation in the form of IP address "
+            "limitations.",
+        ),
+    ],
+    "structured/dfds/PM2019-011-hellman-kubernetes-iac-accidentally-reverted.md": [
+        (
+            "trigger",
+            "These manual changes where then supposed to aligned in our IaC later "
+            "the same day by our team in Denmark, however when to old settings "
+            "where committed to a branch and a pull request where readied, the IaC "
+            "pipeline was unintentionally triggered.",
+        ),
+        (
+            "root_cause",
+            "The trigger was a result of the default settings in our pipeline "
+            "provider Azure DevOps. If you don't explicitly turn it off, any pull "
+            "request will trigger the pipeline to run.",
+        ),
+        (
+            "trigger",
+            "This unintentional execution of the pipeline reverted all changes made "
+            "by the US team during the night, putting the cluster back into the "
+            "same bad state as described in the [PM2019-009][PM2019-009] "
+            "postmortem.",
+        ),
+    ],
+    "structured/dfds/PM2020-002-kiam-service-disruption-on-hellman.md": [
+        (
+            "root_cause",
+            "In the afternoon of January 21st, the server certificate for KIAM - a "
+            "service that assumes AWS IAM roles from pods - expired, causing its "
+            "service to be disrupted.",
+        ),
+    ],
+    "structured/dfds/PM2020-003-postmortem-for-adsync-migration.md": [
+        (
+            "root_cause",
+            "The initial analysis for migrating ADSync from .NET classic to .NET "
+            "core failed to predict a number of issues with third party components "
+            "(TopShelf/Serilog/Cake) and our legacy pipeline could not handle the "
+            "conventions for variable substitution in MS v. 2.0 DevOps tasks.",
+        ),
+        (
+            "root_cause",
+            "Furthermore OAuth authorization was more or less disabled by changes "
+            "to the capability-services ingress controller added in this commit @ "
+            "https://github.com/dfds/capability-service/commit/"
+            "dbda32b5d823ab9c220b3fbc906b73decaab22dc#diff-"
+            "ac6b62a73dd8a93cecbe56751092c43e, "
+            "which caused the self-service solution as a whole to not work as "
+            "expected because capability-service was no longer able to process "
+            "oAuth tokens.",
+        ),
+    ],
+    "structured/dfds/PM2020-004-coredns-upgrade-issue.md": [
+        (
+            "trigger",
+            "On Monday 3. February 2020, a planned upgrade of the Hellman "
+            "Kubernetes cluster from version 1.13 to 1.14 caused a minor DNS "
+            "related issue.",
+        ),
+        (
+            "root_cause",
+            "These vendor specific changes, when not implemented at the time of "
+            "upgrade, caused the CoreDNS service to fail and crash-loop.",
+        ),
+    ],
+    "structured/dfds/PM2020-005-alb-instance-attachment.md": [
+        (
+            "trigger",
+            "On Tuesday 9th of June 2020, a planned maintenance for the Hellman "
+            "Kubernetes cluster related to seperate auto-scaling groups per "
+            "availability zone caused the ALB's (AWS Application LoadBalancer), "
+            "both the authenticated and not authenticated one, to remove all "
+            "attached instance i.e. Kubernetes worker nodes.",
+        ),
+    ],
+    "structured/dfds/PM2020-006-adsync-service-accounts.md": [
+        (
+            "root_cause",
+            "During the initial implementation of our ADSync service account "
+            "feature we had some bugs in our code and a AD policy that would expire "
+            "said service accounts after a given period of time.",
+        ),
+        (
+            "root_cause",
+            "Over time more and more teams started using our capability concept, "
+            "including the service account feature, we noticed another problem with "
+            "the current sync algorithm (we don't do diffsync, yet!) which would "
+            'cause random services to experience "access denied" disruptions as the '
+            "service account was deleted temporarily by ADSync and re-added a "
+            "moment later with a fresh credential pair.",
+        ),
+    ],
+    "structured/dfds/PM2020-007-unhealthy-nodes.md": [
+        (
+            "contributing",
+            "We saw high memory usage on the node, in particular high usage from "
+            "the Prometheus service (12 GB).",
+        ),
+    ],
+    "structured/dfds/PM2020-008-alcide-admission-causing-kubernetes-timeouts.md": [
+        (
+            "trigger",
+            "While having an Alcide workshop an admission controller was applied "
+            "with the understanding that it wouldn't be disruptive. But it "
+            "unfortunately was, causing all create and update operations on mainly "
+            'deployments (but also apiGroups: ["", "apps", "batch", "extensions"]) '
+            "to timeout.",
+        ),
+    ],
+    "structured/dfds/PM2020-009-kiam-service-disruption-due-to-upgrade.md": [
+        (
+            "contributing",
+            "The new Helm chart used [more inclusive naming][kiam-pr], changing one "
+            "of the KIAM argument names from `WhitelistRouteRegexp` to "
+            "`AllowRouteRegexp`. This means part of our configuration, necessary to "
+            "support AWS PowerShell cmdlets, was now being ignored.",
+        ),
+        (
+            "contributing",
+            "Unfortunately we failed to verify that KIAM was actually running in "
+            "the sandbox environment.",
+        ),
+        (
+            "root_cause",
+            "Upon closer inspection, the KIAM agents were crashing, because the new "
+            "argument name passed by the updated Helm chart, was not actually known "
+            "to any releases of KIAM at the time.",
+        ),
+    ],
+    "structured/dfds/PM2021-001-logs-from-kubernetes-not-shipped-to-cwl.md": [
+        (
+            "trigger",
+            "To support this the annotations of the `kube-system` namespace, now "
+            "managed by Infrastructure-as-Code (or IaC), was modified, accidentally "
+            "overwriting existing annotations. The overwritten annotations were "
+            "necessary to allow FluentD, our logshippper, to ship logs to "
+            "CloudWatch Logs (or CWL).",
+        ),
+    ],
+    "structured/dfds/PM2021-002-flux-version-bump-causing-component-downtime.md": [
+        (
+            "trigger",
+            "An unintentional version update to the GitOps component (Flux) was "
+            "detected and caused a teardown and re-apply of the component causing "
+            "the logshipper (fluentd) to be deleted completely from the cluster.",
+        ),
+    ],
+    "structured/dfds/PM2021-003-flux-version-bump-causing-component-downtime.md": [
+        (
+            "trigger",
+            "An unintentional version update to the GitOps component (Flux) was "
+            "detected and caused a teardown and re-apply of the component causing "
+            "the logshipper (fluentd) to be deleted completely from the cluster.",
+        ),
+    ],
+    "structured/dfds/PM2021-004-adfs-outage.md": [
+        (
+            "root_cause",
+            "On Wednesday 31st March, the token signing and token decryption "
+            "certificates applied to ADFS expired.",
+        ),
+    ],
+    "structured/dfds/PM2021-005-all-services-returning-503-in-kubernetes.md": [
+        (
+            "trigger",
+            "On Tuesday 22nd June 2021, changes to the VPC CNI caused target groups "
+            "to become detached from the ALB.",
+        ),
+        (
+            "root_cause",
+            "The changes to the VPC CNI were caused by refactoring and cleanup "
+            "intended to allow EKS add-ons to be managed by native Terraform "
+            "instead of kubectl.",
+        ),
+    ],
+    "structured/dfds/PM2021-006-all-services-returning-503-in-kubernetes.md": [
+        (
+            "contributing",
+            "A poor release strategy meant that a change which would have mitigated "
+            "the issue seen was not put into production.",
+        ),
+    ],
+    "structured/dfds/PM2021-007-all-services-returning-503-in-kubernetes.md": [
+        (
+            "trigger",
+            "Investigations showed that the issue had started on June 15, and this "
+            "coincided with an update to the Terraform AWS provider used.",
+        ),
+        (
+            "root_cause",
+            "The provider behavior changed,\nand this led to tearing down the "
+            "association between the load balancer and the target groups.",
+        ),
+    ],
+    "structured/dfds/PM2021-008-kubernetes-ingress-"
+    "controller-traefik-v2-configuration-caused-outage.md": [
+        (
+            "root_cause",
+            'A misconfiguration didn\'t allow insecure headers ("X-FORWARDED-") to '
+            "be forwarded causing the Okta authentication workflow to break.",
+        ),
+    ],
+    "structured/dfds/PM2021-009-all-services-returning-404-in-kubernetes.md": [
+        (
+            "trigger",
+            "Malformed IngressRoute manifest applied to Kubernetes triggered a bug "
+            "in Traefik v2 (version < 2.5) causing no ingress traffic to be "
+            "received nor routed.",
+        ),
+        (
+            "contributing",
+            "Due to the nature of the bug it first triggered after all the Traefik "
+            "v2 pods got restarted.",
+        ),
+    ],
+    "structured/dfds/PM2021-010-a-limited-amount-of-"
+    "services-deployed-in-kubernetes-returning-504.md": [
+        (
+            "root_cause",
+            "Ingress object pointing towards a Secret with a data format not "
+            "expected by Traefik resulted in Traefik being unable to forward "
+            "requests for Ingress/Service' created after the introduction of the "
+            "aforementioned change.",
+        ),
+    ],
+    "structured/dfds/PM2022-001-prometheus-is-down-with-connection-refused-errors.md": [
+        (
+            "root_cause",
+            "There were problems scheduling Prometheus due a k8s node being in NotReady state.",
+        ),
+    ],
+    "structured/dfds/PM2022-002-logs-not-shipped-to-cloudwatch.md": [
+        (
+            "root_cause",
+            "Misconfiguration of fluentd resulted in logs not being shipped to "
+            "CloudWatch for ninety minutes.",
+        ),
+    ],
+    "structured/dfds/PM2022-004-kafka-metrics-missing-from-prometheus.md": [
+        (
+            "root_cause",
+            "Kafka metrics missing from Prometheus due to kafka-exporter's /metrics "
+            "endpoint being too slow to load.",
+        ),
+    ],
+    "structured/dfds/PM2022-008-crud-operations-on-k8s-service-resources-unavailable.md": [
+        (
+            "root_cause",
+            "CRUD operations on any K8s Service resource excluding exempted "
+            "namespaces were unavailable due to an unresponsive webhook. More "
+            "specifically, Kyverno was stuck in crash loop.",
+        ),
+    ],
+    "structured/dfds/PM2022-009-bad-aws-eks-ami-causing-kubernetes-issues.md": [
+        (
+            "trigger",
+            "On Monday our daily-rollover process spawned new nodes based on the "
+            "latest AWS EKS-node AMI which was later recalled due to a Kernel "
+            "\nissue.",
+        ),
+        (
+            "root_cause",
+            "This bad node image caused sporadic communication issues in our "
+            'cluster, notably nodes briefly reportng "PLEG is not healthy" and '
+            "\noccasionally reporting as unhealthy.",
+        ),
+    ],
+    "structured/dfds/PM2023-001-total-node-failure.md": [
+        (
+            "trigger",
+            "Due to Kubernetes logs not being shipped to CloudWatch, an unscheduled "
+            "node rollover was triggered to remedy that.",
+        ),
+        (
+            "root_cause",
+            "The node rollover attempt timed out(faulty configuration), and a "
+            "subsequent rollover attempt to fix that killed the healthy worker "
+            "nodes because of two reasons. The faulty nodes weren't removed yet and "
+            "the default termination policy is to remove nodes with the oldest "
+            "launch template at the time.",
+        ),
+    ],
+    "structured/dfds/PM2024-001-two-kubernetes-nodes-went-into-notready-state.md": [
+        (
+            "root_cause",
+            "The root cause was a Grafana Agent pod using a high amount of memory on a node.",
+        ),
+        (
+            "contributing",
+            "Hangfire pods were allocated to the same node causing a spiral of "
+            "CrashLoopBackOff due to System OOM eventually making the whole node "
+            "unresponsive.",
+        ),
+    ],
+    "structured/dfds/PM2024-002-pods-not-able-to-start-"
+    "while-being-moved-to-new-nodes-during-ami-update.md": [
+        (
+            "contributing",
+            "It is worth mentioning that some Production PODs are still running on "
+            "single replicas, which isn't ideal.",
+        ),
+    ],
+    "structured/dfds/PM2024-003-kube-state-metrics-exposing-wrong-labels.md": [
+        (
+            "trigger",
+            "Following the merge of PR #1237 which migrated exporters and service "
+            "monitors from kube-prom stack to k8s-monitoring deployment, some "
+            "alerts were being triggered after the change.",
+        ),
+        (
+            "root_cause",
+            "Reason was the configuration change on the labels exposed by the kube "
+            "state metrics, as a result on our efforts to migrate to Grafana Cloud "
+            "from our legacy Prometheus setup.",
+        ),
+        (
+            "contributing",
+            "A fix was ready but the change was not possible to roll out "
+            "immediately due to a blocking change in the infrastructure pipeline "
+            "that was not ready to be rolled out in production.",
+        ),
+    ],
+    "structured/dfds/PM2025-001-node-system-resource-starvation-and-scheduling-capacity.md": [
+        (
+            "contributing",
+            "The fix used additional capacity on each node to prevent the issue "
+            "from reoccurring but as a consequence the cluster became "
+            "overprovisioned causing a small number of customer workloads to be "
+            "stuck in Pending state.",
+        ),
+    ],
+    "structured/dfds/PM2025-002-traefik-rule-preventing-some-inbound-traffic.md": [
+        (
+            "trigger",
+            "A change was pushed to fix the Traefik dashboard which inadvertently "
+            "caused inbound traffic intended for the /api sub-path of any "
+            "applications served to be directed to the dashboard instead of the "
+            "intended application.",
+        ),
+        (
+            "contributing",
+            "The change took effect later than expected due to an issue caused by "
+            "the combination of a known issue and an unintended upgrade to a system "
+            "component, which likely delayed detection.",
+        ),
+    ],
 }
 
 
@@ -460,11 +850,40 @@ def _apply_fixes(label: dict) -> dict:
     return label
 
 
+def _add_causes_by_meaning(label: dict, text: str) -> dict:
+    """Add the causes of ``CAUSES_BY_MEANING`` (each found once in the text) to a label."""
+    added = CAUSES_BY_MEANING.get(label["source"], [])
+    for kind, cause in added:
+        assert text.count(cause) == 1, cause
+        start = text.index(cause)
+        label["causes"].append(
+            {"text": cause, "start": start, "kind": kind, "added": "summary-rule"}
+        )
+    if added:
+        label["causes"].sort(key=lambda c: c["start"])
+        if "causes" not in label["labelled"]:
+            label["labelled"].insert(label["labelled"].index("timeline") + 1, "causes")
+    return label
+
+
+def _copy_manifest() -> None:
+    """Copy the source MANIFEST.csv, keeping the rows of texts that come from elsewhere."""
+    rows = (SOURCE / "MANIFEST.csv").read_text(encoding="utf-8").splitlines()
+    folders = {row.split("/", 1)[0] for row in rows[1:]}
+    target = TEXTS / "MANIFEST.csv"
+    kept = []
+    if target.exists():  # e.g. the wikitech rows, added by hand
+        old = target.read_text(encoding="utf-8").splitlines()[1:]
+        kept = [row for row in old if row.split("/", 1)[0] not in folders]
+    target.write_text("\n".join(rows + kept) + "\n", encoding="utf-8")
+
+
 def main() -> None:
     paths = sorted(SOURCE.glob("*/*.md"))
     TEXTS.mkdir(parents=True, exist_ok=True)
-    for name in ("LICENSE-dfds.txt", "LICENSE-mybinder.txt", "LICENSE-posthog.txt", "MANIFEST.csv"):
+    for name in ("LICENSE-dfds.txt", "LICENSE-mybinder.txt", "LICENSE-posthog.txt"):
         shutil.copyfile(SOURCE / name, TEXTS / name)
+    _copy_manifest()
     for i, path in enumerate(paths):
         split = "heldout" if i % 3 == 2 else "dev"  # every third report, 23 of 69, held out
         target = TEXTS / path.parent.name / path.name
@@ -474,8 +893,8 @@ def main() -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.exists() and json.loads(out.read_text(encoding="utf-8")).get("method") == "hand":
             continue
-        label = _apply_fixes(derive(target, split))
         text = target.read_text(encoding="utf-8")
+        label = _add_causes_by_meaning(_apply_fixes(derive(target, split)), text)
         for field in ("causes", "timeline", "actions", "impacts"):
             for item in label[field]:
                 assert text[item["start"] : item["start"] + len(item["text"])] == item["text"]
