@@ -93,13 +93,30 @@ def encode_results(chunk: ChunkResult) -> bytes:
         {"error": [r.kind, r.message]} if isinstance(r, ExtractionError) else r.to_dict()
         for r in results
     ]
-    return json.dumps({"results": items, "seconds": seconds}).encode("ascii") + b"\n"
+    message = {"results": items, "seconds": seconds, "peak_rss_mib": peak_rss_mib()}
+    return json.dumps(message).encode("ascii") + b"\n"
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory (VmHWM: unlike ``ru_maxrss`` it starts afresh at
+    exec, so a worker does not inherit the figure of the process that started it)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def decode_results(line: bytes) -> ChunkResult:
     if not line:
         raise EOFError("the worker closed its output")
-    data = json.loads(line)
+    return _results(json.loads(line))
+
+
+def _results(data: dict[str, Any]) -> ChunkResult:
     results: list[Any] = [
         ExtractionError(*item["error"]) if "error" in item else incident_from_dict(item)
         for item in data["results"]
@@ -123,6 +140,7 @@ class _Process:
             env=env,
         )
         self.sent = 0
+        self.peak_rss_mib = 0.0  # the worker's peak memory, as its last answer said
         self._outbox: queue.Queue[list[Document] | None] = queue.Queue()
         self._waiting: deque[Future[ChunkResult]] = deque()
         self._lock = threading.Lock()
@@ -160,8 +178,13 @@ class _Process:
     def _read(self, stdout: BinaryIO) -> None:
         while True:
             try:
-                result = decode_results(stdout.readline())
-            except Exception:  # EOF or a broken stream: the worker ended
+                line = stdout.readline()
+                if not line:
+                    break
+                data = json.loads(line)
+                result = _results(data)
+                self.peak_rss_mib = max(self.peak_rss_mib, float(data.get("peak_rss_mib", 0.0)))
+            except Exception:  # a broken stream: the worker ended
                 break
             with self._lock:
                 future = self._waiting.popleft()
@@ -184,6 +207,7 @@ class ExtractionWorker:
         self.chunks_per_worker = chunks_per_worker or CHUNKS_PER_WORKER
         self._current: _Process | None = None
         self._retired: list[_Process] = []
+        self._peak_seen = 0.0
 
     def submit(self, docs: Sequence[Document]) -> Future[ChunkResult]:
         if self._current is not None and self._current.sent >= self.chunks_per_worker:
@@ -194,6 +218,12 @@ class ExtractionWorker:
             self._current = _Process()
         return self._current.submit(list(docs))
 
+    @property
+    def peak_rss_mib(self) -> float:
+        """The highest peak memory any of this object's worker processes reported."""
+        processes = [*self._retired, *([self._current] if self._current else [])]
+        return max([self._peak_seen, *(p.peak_rss_mib for p in processes)])
+
     def close(self) -> None:
         """Let the workers answer what they were given, and wait for them to exit."""
         if self._current is not None:
@@ -202,6 +232,7 @@ class ExtractionWorker:
             self._current = None
         for process in self._retired:
             process.join()
+            self._peak_seen = max(self._peak_seen, process.peak_rss_mib)
         self._retired.clear()
 
     def __enter__(self) -> ExtractionWorker:

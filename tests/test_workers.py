@@ -77,6 +77,8 @@ def test_worker_ingest_equals_in_process_ingest(tmp_path, nlp, monkeypatch):
         files, tmp_path / "there", embedder=HashingEmbedder(64), chunk_docs=4, extract_worker=True
     )
     assert here.timings["extract_wait"] == 0.0 and there.timings["extract_wait"] > 0.0
+    # The worker's own peak memory: spaCy without torch, well under the ingest process's.
+    assert here.worker_peak_rss_mib == 0.0 and 50 < there.worker_peak_rss_mib < 1000
     assert [(o.source, o.status) for o in sorted(there.outcomes, key=lambda o: o.source)] == [
         (o.source, o.status) for o in sorted(here.outcomes, key=lambda o: o.source)
     ]
@@ -89,6 +91,8 @@ def test_worker_ingest_equals_in_process_ingest(tmp_path, nlp, monkeypatch):
 
 class _DeadWorker:
     """Stands in for a worker process that died: every chunk's future fails."""
+
+    peak_rss_mib = 0.0
 
     def __init__(self) -> None:
         self.submitted = 0
