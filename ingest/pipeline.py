@@ -46,6 +46,7 @@ CHUNK_DOCS = 32
 WORKER_MIN_FILES = 2 * CHUNK_DOCS
 MAX_CHUNKS_AHEAD = 32  # ... and analyses at most this many chunks ahead of the embedder
 EMBED_GROUP_SENTENCES = 4096  # analysed chunks embedded together, up to this many sentences
+FIRST_CHUNK_DOCS = 8  # the worker's first chunk is small, so embedding starts sooner
 EMBED_SLICE = 256  # sentences embedded between two looks at whether the worker is busy
 MAX_DOC_CHARS = 200_000  # about 10x the longest real postmortem; longer texts are skipped
 STATUSES = ("added", "updated", "unchanged", "duplicate", "skipped", "removed")
@@ -475,6 +476,7 @@ def ingest_paths(
         done = 0
         sentences_embedded = 0
 
+        first_chunk = min(chunk_docs, FIRST_CHUNK_DOCS)
         inflight: deque[tuple[list[Document], Future[Any] | None]] = deque()
         worker: ExtractionWorker | None = None
 
@@ -586,7 +588,7 @@ def ingest_paths(
             t = time.perf_counter()
             process(source, norm)
             timings["read"] += time.perf_counter() - t
-            if len(pending) >= chunk_docs:
+            if len(pending) >= (chunk_docs if inflight or not use_worker else first_chunk):
                 flush()
             done += 1
             bar.update(1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import spacy
 
@@ -136,3 +138,29 @@ def test_loaded_pipeline_is_cached_and_has_the_rules(nlp):
 def test_hard_line_break_starts_a_sentence(nlp):
     doc = nlp("Timeline\nAt 14:09 UTC alerts fired")
     assert [s.text.strip() for s in doc.sents] == ["Timeline", "At 14:09 UTC alerts fired"]
+
+
+@pytest.mark.models
+def test_pos_table_gives_the_attribute_rulers_pos(nlp):
+    """PosFromTags replaces the model's attribute ruler: on the same parsed docs (our own
+    pipeline's tags and dependencies), every token gets the POS the ruler would give it."""
+    from ingest.nlp import PIPELINE_NAME
+
+    ruler = spacy.load(PIPELINE_NAME, exclude=["lemmatizer"]).get_pipe("attribute_ruler")
+    texts = [
+        "There is a bug that caused something to fail, but we have fixed it.",
+        "At 14:09 UTC, the primary MongoDB node stepped down; those writes were lost.",
+        "We will add alerting so that whoever is on call sees it before anyone else does.",
+        "Because of the retries, the API was overloaded and nobody could log in for 2 hours.",
+        "But what if the cache is cold?  It was never tested, though it should have been.",
+    ]
+    corpus = Path(__file__).resolve().parent.parent / "corpus"
+    texts += [p.read_text(encoding="utf-8") for p in sorted(corpus.glob("*.txt"))]
+    compared = 0
+    for doc in nlp.pipe(texts):
+        expected = ruler(doc.copy())
+        assert [t.pos_ for t in doc] == [t.pos_ for t in expected]
+        assert [t.tag_ for t in doc] == [t.tag_ for t in expected]
+        compared += len(doc)
+    assert compared > 3000
+    assert "attribute_ruler" not in nlp.pipe_names and "pmkb_pos" in nlp.pipe_names
