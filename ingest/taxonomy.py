@@ -90,8 +90,18 @@ class Category:
         """The cues compiled case-insensitively, anchored at word boundaries."""
         return tuple(re.compile(rf"(?<!\w)(?:{cue})(?!\w)", re.IGNORECASE) for cue in self.cues)
 
+    @cached_property
+    def any_cue(self) -> re.Pattern[str] | None:
+        """One pattern matching wherever some cue matches (a cheap first test per text)."""
+        if not self.cues:
+            return None
+        either = "|".join(f"(?:{cue})" for cue in self.cues)
+        return re.compile(rf"(?<!\w)(?:{either})(?!\w)", re.IGNORECASE)
+
     def cue_hits(self, text: str) -> tuple[str, ...]:
         """The cues (as written in the taxonomy) that match ``text``."""
+        if self.any_cue is None or not self.any_cue.search(text):
+            return ()  # most texts match no cue of most categories: one search, not one per cue
         return tuple(c for c, p in zip(self.cues, self.cue_patterns, strict=True) if p.search(text))
 
     @property

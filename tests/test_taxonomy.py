@@ -656,3 +656,25 @@ def test_real_model_clusters_paraphrased_causes_across_incidents(
     assert frozenset("abc") in groups
     assert frozenset("fg") in groups
     assert not any({"d", "e"} & set(c.incident_ids) for c in clusters)
+
+
+def test_cue_prefilter_finds_exactly_the_cues_one_by_one(taxonomy: Taxonomy) -> None:
+    """``cue_hits`` tests one combined pattern first: it must change no answer."""
+    texts = [example for c in taxonomy.categories for example in c.examples]
+    texts += [
+        "A retry storm after the config change took the database down.",
+        "Nothing happened.",
+        "The TLS certificate expired at midnight; the DNS TTL was lowered the week before.",
+        "timeouts, timeouts and more timeouts",
+    ]
+    hits = 0
+    for category in taxonomy.categories:
+        for text in texts:
+            one_by_one = tuple(
+                cue
+                for cue, pattern in zip(category.cues, category.cue_patterns, strict=True)
+                if pattern.search(text)
+            )
+            assert category.cue_hits(text) == one_by_one, (category.id, text)
+            hits += bool(one_by_one)
+    assert hits >= len(taxonomy.categories)  # the comparison saw matches, not only misses
