@@ -190,6 +190,7 @@ def _mark_line_breaks(doc: Doc) -> Doc:
 
 _ANY = ""  # a rule that does not test an attribute
 _RULE_ATTRS = ("TAG", "LOWER", "DEP")
+_POS_MEMO_LIMIT = 200_000  # (tag, word, dependency) answers kept by PosFromTags
 
 
 def _accepted(value: Any) -> tuple[frozenset[str] | None, frozenset[str]]:
@@ -218,6 +219,7 @@ class PosFromTags:
         self.refusing: list[tuple[int, tuple[Any, ...], str]] = []  # rules with NOT_IN
         self.after_expl: set[str] = set()
         self.after_expl_pos = ""
+        self._memo: dict[tuple[str, str, str], str] = {}  # answers so far (words repeat)
         for order, entry in enumerate(patterns):
             pos = entry.get("attrs", {}).get("POS")
             if pos is None:
@@ -244,6 +246,15 @@ class PosFromTags:
 
     def pos(self, tag: str, lower: str, dep: str) -> str:
         """The POS of the last listed rule that matches the token ("" if none does)."""
+        key = (tag, lower, dep)
+        found = self._memo.get(key)
+        if found is None:
+            if len(self._memo) >= _POS_MEMO_LIMIT:
+                self._memo.clear()
+            found = self._memo[key] = self._lookup(tag, lower, dep)
+        return found
+
+    def _lookup(self, tag: str, lower: str, dep: str) -> str:
         best = (-1, "")
         rules = self.rules
         for t in (tag, _ANY):
