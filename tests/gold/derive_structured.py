@@ -13,7 +13,7 @@ structure, never from the extractor being measured:
   paragraph below), ``- **16:58 UTC** - ...`` bullets; ISO times from the written date and time
   in the zone the report states ("All times in UTC.");
 * causes: items of "Contributing Factors" / "Root Cause" sections, plus the cause sentences of the
-  other sections found by reading (``CAUSES_BY_MEANING``, DFDS);
+  other sections found by reading (``CAUSES_BY_MEANING``: DFDS, and every mybinder report);
 * actions: items of "Action Items" / "Remediation" sections, status from what the report marks
   ("(done)", "(Completed)" headings, "planned or in-progress" headings), else ``planned``;
 * impacts: items of "Impact" sections.
@@ -120,7 +120,7 @@ FIXES: dict[str, dict] = {
 # "What counts as a cause"): sentences of the Summary and other prose sections that say what
 # caused, triggered or contributed to the incident, found by reading every DFDS report (dev and
 # heldout) on 2026-11-23. path -> [(kind, exact text)]; written with "added": "summary-rule".
-CAUSES_BY_MEANING: dict[str, list[tuple[str, str]]] = {
+CAUSES_BY_MEANING: dict[str, list[tuple[str, str] | tuple[str, str, int]]] = {
     "structured/dfds/PM2019-009-kubernetes-network-infrastructure-ip-starvation.md": [
         (
             "trigger",
@@ -502,6 +502,559 @@ CAUSES_BY_MEANING: dict[str, list[tuple[str, str]]] = {
             "component, which likely delayed detection.",
         ),
     ],
+    # mybinder (2026-12-07): read report by report, by the same rule, before the extractor was
+    # run on these reports; (kind, text, n) labels the n-th (0-based) copy of a repeated text.
+    # An empty list: read, no cause stated.
+    "structured/mybinder/2017-09-27-hub-403.md": [
+        (
+            "root_cause",
+            "This was caused by a small bug that manifests only on\nmulti-node "
+            "kubernetes clusters.",
+        ),
+        (
+            "root_cause",
+            "In binderhub, we were not doing this polling. We instead prematurely "
+            "redirect\n   to the hub, which freaks out at the non-running server "
+            "and gives us the 403.\n   This is because we\n   use "
+            "[nullauthenticator](https://github.com/jupyterhub/nullauthenticator) "
+            "for\n   the hub, whose sole job is to 403 every user not already "
+            "logged in somehow!",
+        ),
+        (
+            "contributing",
+            "In cluster, most images had already been locally cached. So some "
+            "images would\n   launch under 10s, hence not causing the 403. This "
+            "made tracking down cause a\n   little harder than if it failed "
+            "consistently.",
+        ),
+        (
+            "contributing",
+            "Local development environment being slightly different from "
+            "production\n   environment (single node vs multi node)",
+        ),
+        (
+            "contributing",
+            "Testing in staging not thorough enough",
+        ),
+        (
+            "contributing",
+            "Debugging this was complicated by the fact we changed a lot of things "
+            "at the\nsame time (JupyterHub version, binder code, etc).",
+        ),
+    ],
+    "structured/mybinder/2017-09-29-504.md": [
+        (
+            "root_cause",
+            "I believe all of these are reflecting a bug in the KubeSpawner "
+            "reflector missing events and never recovering (see "
+            "https://github.com/jupyterhub/kubespawner/pull/81 for a possible fix).",
+        ),
+        (
+            "root_cause",
+            "The primary cause of these issues is the loss of events on the "
+            "KubeSpawner PodReflector.",
+        ),
+    ],
+    "structured/mybinder/2017-10-17-cluster-full.md": [
+        (
+            "root_cause",
+            "This was caused by the cluster being full & hitting our autoscaling 'upper' limit.",
+        ),
+        (
+            "root_cause",
+            "Due to the launch timeout being too small + a bug in KubeSpawner, "
+            "pods kept getting started & then orphaned, leading to cluster being "
+            "full.",
+        ),
+        (
+            "root_cause",
+            "This is attributed to KubeSpawner not really cleaning up after itself "
+            "- if a spawn fails, KubeSpawner should kill the pod, rather than let "
+            "it stay in whatever state it was in. This leads to 'orphan' pods that "
+            "won't be cleaned up, since JupyterHub has lost track of these pods.",
+        ),
+        (
+            "contributing",
+            "This is made worse by the low timeout on launches in binderhub - "
+            "except when the launch fails, we don't kill the server. This leads to "
+            "servers that are launched after the timeout, so users never see it.",
+        ),
+    ],
+    "structured/mybinder/2017-11-30-oom-proxy.md": [
+        (
+            "root_cause",
+            "One node running a proxy had run out of memory which broke the proxy.",
+        ),
+        (
+            "root_cause",
+            "Probably a build container had used up all the memory on the node as "
+            "builds had no memory limits enforced.",
+        ),
+    ],
+    "structured/mybinder/2018-01-04-failed-staging-deploy.md": [
+        (
+            "trigger",
+            "Merging a PR into BinderHub and deploying that change to "
+            "`mybinder.org` staging in a second PR resulted in a Travis error.",
+        ),
+        (
+            "root_cause",
+            "User misunderstanding of the correct commit SHA to use for the "
+            "binderhub helm-chart was one part of the problem.",
+        ),
+        (
+            "contributing",
+            "Flakiness of Travis deployment due to insufficient waiting for "
+            "helm-chart deployments contributed to the problem.",
+        ),
+        (
+            "root_cause",
+            "_Note: User error was made here by assuming the SHA used in the "
+            "BinderHub helm-chart (binderhub-0.1.0-441f5ea) was the same as the PR "
+            "in the BinderHub merge commit (4e3bafb).",
+        ),
+    ],
+    "structured/mybinder/2018-01-17-ubuntu-upgrade.md": [
+        (
+            "root_cause",
+            "In the midst of a general Travis period of instability, we were slow "
+            "to\nrealize that Ubuntu had pulled several of its packages for "
+            '"Zesty" from the\nrepository we were using in the base image for '
+            "repo2docker. This meant that\nmost Binders would fail to build "
+            "because those packages were no longer available.",
+        ),
+        (
+            "root_cause",
+            "**Problem**: Ubuntu removed repository packages for zesty, since it "
+            "was not\na long-term release. The base Binder image was using zesty, "
+            "so it would look\nfor packages that weren't there anymore.",
+        ),
+    ],
+    "structured/mybinder/2018-01-18-reddit-hug.md": [
+        (
+            "trigger",
+            "A repo is posted to [reddit "
+            "/r/python](https://www.reddit.com/r/Python/comments/7r6e6w/"
+            "visualize_your_mostplayed_artists_tracks_and/), "
+            "it starts getting popular.",
+        ),
+    ],
+    "structured/mybinder/2018-01-18-ssl-outdated.md": [
+        (
+            "root_cause",
+            "So, we concluded that we're getting these notices because the SSL "
+            "details\nchanged and letsencrypt has (expectedly) failed to link the "
+            "two.",
+        ),
+        (
+            "root_cause",
+            "So when we changed domains\n(from `beta` to `*`), we also switched "
+            "accounts on letsencrypt. Our old account\nis what is triggering the "
+            "emails, but our new account is working fine.",
+        ),
+    ],
+    "structured/mybinder/2018-02-12-launch-fail.md": [
+        (
+            "contributing",
+            "The outage was present for nearly an hour before we noticed it. This "
+            "is partially\n  because the site itself was returning no errors, only "
+            "taking forever to launch.",
+        ),
+    ],
+    "structured/mybinder/2018-02-20-jupyterlab-announcement.md": [
+        (
+            "trigger",
+            "The JupyterLab [announcement "
+            "post](https://blog.jupyter.org/jupyterlab-is-ready-for-users-5a6f039b8906) "
+            "drove a great deal of traffic to mybinder.org.\nThis caused several "
+            "outages throughout the day from varying causes.",
+        ),
+        (
+            "root_cause",
+            "This was caused by a small bug that manifests only when large numbers "
+            "of users are using Binder at the same time.",
+        ),
+        (
+            "contributing",
+            "It turns out this is not the case, the Hub really was unavailable due "
+            "to bad networking state on at least one node.",
+        ),
+        (
+            "root_cause",
+            "It is discovered that the hub's high CPU usage is due to a known bug "
+            "in KubeSpawner with the Kubernetes Python client version 4.0 that was "
+            "[fixed](https://github.com/jupyterhub/zero-to-jupyterhub-k8s/pull/462) "
+            "in the jupyterhub helm chart v0.6. With kubernetes-client 4.0 Each "
+            "Spawner allocates four idle threads via a ThreadPool. After some "
+            "time, the total thread count gets high enough (~7000) that CPU usage "
+            "get very high, even when the threads are idle.",
+        ),
+        (
+            "root_cause",
+            "This high CPU usage in the Hub due to a flood of threads created by "
+            "kubernetes-client is believed to be the root cause of most of our "
+            "issues during this incident.",
+        ),
+        (
+            "root_cause",
+            "The ultimate cause of this incident was a bug in a specific version "
+            "JupyterHub+KubeSpawner+kubernetes-client that causes unreasonably "
+            "high load for a moderate load.",
+        ),
+        (
+            "contributing",
+            "This bug had been fixed weeks ago in the jupyterhub chart, and was "
+            "present. BinderHub was using a development version of the jupyterhub "
+            "chart _prior_ to the latest stable release.",
+        ),
+        (
+            "contributing",
+            "Deploying a change to `prod` under heavy load causes instability, in "
+            "this case manifesting in\n   new users not being created.",
+        ),
+        (
+            "root_cause",
+            "JupyterHub was basically getting swamped because it was handling more "
+            "HTTP requests by an order of magnitude or more.",
+        ),
+        (
+            "contributing",
+            "The aforementioned big bump in usage",
+        ),
+        (
+            "contributing",
+            'The "default" route points to the hub, so when a user\'s pod would '
+            "get delete and they'd continue doing stuff, all resulting requests "
+            "went to the hub.",
+        ),
+        (
+            "contributing",
+            "We don't have a mechanism for throttling requests on the hub",
+        ),
+        (
+            "contributing",
+            "We only have a single hub that's handling all HTTP requests",
+        ),
+        (
+            "contributing",
+            "There were cascading effects going on where errors would generate "
+            "more HTTP requests that would worsen the problem.",
+        ),
+    ],
+    "structured/mybinder/2018-02-22-nginx-down.md": [],
+    "structured/mybinder/2018-03-13-PVC-hub-locked.md": [
+        (
+            "trigger",
+            "Upon investigation it seemed that\nsome nodes had gone bad.",
+        ),
+        (
+            "root_cause",
+            "The JupyterHub pod was on one such node,\nbut wasn't being deleted "
+            "properly. Since it wasn't culled, it couldn't \"release\" the PVC\n"
+            "that contained the hub db, which meant that new hub pods\ncould not "
+            "access the db, resulting in the outage.",
+        ),
+        (
+            "root_cause",
+            "starting a new jhub pod is failing because the PVC is still claimed "
+            "by another old pod, presumably that old pod is dead/lost in action "
+            "and hence not releasing the claim",
+        ),
+        (
+            "contributing",
+            "It took quite some time before we noticed this error. This is strange "
+            "because we did not get a stackdriver email about this. The "
+            "stackdriver emails seem to get marked as spam and the notification "
+            "about this arrives hours later.",
+        ),
+    ],
+    "structured/mybinder/2018-03-26-no-space-left.md": [
+        (
+            "root_cause",
+            'A node became unhealthy, correlated with a flood of "no space left on '
+            'device"\nmessages in the logs.',
+        ),
+    ],
+    "structured/mybinder/2018-03-31-server-start-fail.md": [
+        (
+            "trigger",
+            "After a few days of general sub-optimal stability and some strange "
+            "networking errors, a node was deleted. This caused a more general "
+            "outage that was only solved by totally recycling all nodes.",
+        ),
+        (
+            "contributing",
+            "It was difficult to debug this problem as there was no obvious error "
+            "message, and the person solving the problem wasn't sure how to debug.",
+        ),
+        (
+            "contributing",
+            "There was only one person available to debug, which made it more "
+            "difficult to know how to proceed withot any feedback",
+        ),
+    ],
+    "structured/mybinder/2018-04-18-cull-flood.md": [
+        (
+            "trigger",
+            "A deploy of updates to the Hub included an upgraded implementation of "
+            "the idle-culler script and an update to kubespawner.",
+        ),
+        (
+            "root_cause",
+            "The culler script had a bug which resulted in flooding the Hub with "
+            "requests to stop servers that aren't running.",
+        ),
+        (
+            "root_cause",
+            "Additionally, a resource leak was introduced in the update to "
+            "kubespawner,\nwhich caused JupyterHub to become unresponsive after "
+            "launching a certain\nnumber of servers.",
+        ),
+        (
+            "contributing",
+            "This is in part because the culler bug resulted in a failure to "
+            "delete users,\nso users were constantly accumulating.\nThe large "
+            "number of users meant the updated Hub took a long time to deploy.",
+        ),
+        (
+            "contributing",
+            "Deploying to master fails due to a bug in the newly introduced image culler.",
+        ),
+        (
+            "root_cause",
+            "It is observed that the memory leak does not recur,\nconfirming that "
+            "the kubespawner update is the root cause.",
+        ),
+    ],
+    "structured/mybinder/2018-07-08-podsnips-aplenty.md": [
+        (
+            "root_cause",
+            "Pod shutdown stopped functioning,\nresulting in constant growth of "
+            "pods,\neventually filling the cluster and new launches failing.",
+        ),
+        (
+            "root_cause",
+            "These pods _have_ started, but aren't registered in the pod "
+            "reflector,\nso in aborting the launch, the pod is not deleted.\nThis "
+            "is the direct cause of the runaway pod growth,\nthough the root cause "
+            "is that the pod reflector has stopped updating.",
+        ),
+        (
+            "root_cause",
+            "pod reflector in kubespawner stopped receiving events,\n  leading to "
+            "total launch failure until the Hub was restarted.",
+        ),
+        (
+            "contributing",
+            "A compounding bug caused pods that the reflector failed to notice "
+            "starting\n  skipped deletion because they were assumed not to have "
+            "been created in the first place.",
+        ),
+        (
+            "contributing",
+            "outage lasted a long time (five hours) before we noticed. We still "
+            "don't have downtime notifications setup.",
+        ),
+    ],
+    "structured/mybinder/2018-07-30-jupyterlab-build-cpu-saturate.md": [
+        (
+            "trigger",
+            "The `jupyterlab-demo` repo updated itself, triggering a build",
+            0,
+        ),
+        (
+            "contributing",
+            "The update to `jupyterlab-demo` installed a newer version of JupyterLab",
+            0,
+        ),
+        (
+            "contributing",
+            "`repo2docker` needed a loooong time installing this (perhaps because "
+            "of webpack size issues)",
+            0,
+        ),
+        (
+            "root_cause",
+            "Since the repository gets a lot of traffic, each request to launch "
+            "while\n   the build is still happening eats up CPU in the Binder pod",
+            0,
+        ),
+        (
+            "root_cause",
+            "The Binder pod was thus getting saturated and behaving strangely, "
+            "causing\n   the outage",
+            0,
+        ),
+        (
+            "trigger",
+            "The `jupyterlab-demo` repo updated itself, triggering a build",
+            1,
+        ),
+        (
+            "contributing",
+            "The update to `jupyterlab-demo` installed a newer version of JupyterLab",
+            1,
+        ),
+        (
+            "contributing",
+            "`repo2docker` needed a loooong time installing this (perhaps because "
+            "of webpack size issues)",
+            1,
+        ),
+        (
+            "root_cause",
+            "Since the repository gets a lot of traffic, each request to launch "
+            "while\n   the build is still happening eats up CPU in the Binder pod",
+            1,
+        ),
+        (
+            "root_cause",
+            "The Binder pod was thus getting saturated and behaving strangely, "
+            "causing\n   the outage",
+            1,
+        ),
+        (
+            "contributing",
+            "It took a while before we realized launch behavior was going wonky. "
+            "We really\n  could use a notifier for the team :-/",
+        ),
+    ],
+    "structured/mybinder/2019-02-20-no-logs.md": [
+        (
+            "contributing",
+            "It was very difficult to identify the root cause of the issue,\n  in "
+            "part because it appears to be a bug in the kubernetes master and/or "
+            "the GKE service itself.",
+        ),
+    ],
+    "structured/mybinder/2019-03-24-r2d-upgrade.md": [
+        (
+            "root_cause",
+            "The problem was that a single repository that\nis very popular and "
+            "takes a long time to build will end up consuming all\navailable "
+            '"build slots".',
+        ),
+        (
+            "trigger",
+            "New version of repo2docker is deployed and the build prefix\nis "
+            "bumped. This effectively clears the docker image cache.",
+        ),
+        (
+            "contributing",
+            "As not a lot of binders are running the auto-scaled\ncluster is small "
+            "which limits the amount of resources available to build images.",
+        ),
+        (
+            "contributing",
+            'These nodes had no "Local SSD"\nassigned to them. This was a mistake '
+            "in setting up the node pool.",
+        ),
+        (
+            "contributing",
+            "We generate a lot of load when wiping the cache and had no "
+            "ready-to-go\n   instructions for adding extra nodes to the cluster.",
+        ),
+    ],
+    "structured/mybinder/2019-04-03-ingress-cordoned.md": [
+        (
+            "trigger",
+            "During a Kubernetes version upgrade all nodes running our "
+            "ingress-controller\npods were cordoned. This went unnoticed and "
+            "caused 40min of total outage.",
+        ),
+        (
+            "trigger",
+            "The final two nodes in the old user node pool are cordoned.",
+        ),
+    ],
+    "structured/mybinder/2020-07-09-simultaneous-launches-scipy.md": [
+        (
+            "trigger",
+            "However, when two\ntutorials both launched at the same time with >100 "
+            "users each, Binder temporarily lost\nservice.",
+        ),
+        (
+            "root_cause",
+            "A steeper than usual spike in traffic meant our placeholder pods "
+            "didn't allocate new\n   nodes early enough to be ready when users "
+            "needed them, resulting in queuing of\n   launches.",
+        ),
+        (
+            "contributing",
+            "As a result of the high load and new nodes spinning up, launches began to timeout",
+        ),
+        (
+            "contributing",
+            "GKE prod reached its upper node limit in capacity, requiring a manual "
+            "increase in\n   node capacity. During this time, many pods were "
+            "pending, waiting for a slot.",
+        ),
+    ],
+    "structured/mybinder/2022-01-27-prime-version.md": [
+        (
+            "root_cause",
+            "A bug in the federation-redirect health checks\nkept the reference "
+            "version from being updated,\npreventing traffic from being sent to "
+            "other federation members.",
+        ),
+        (
+            "contributing",
+            "At this point, the prime cluster (GKE) is 'full' according to its pod quota.",
+        ),
+        (
+            "root_cause",
+            "Due to a bug in federation-redirect,\nas long as a cluster is full,\n"
+            "its version is not checked.",
+        ),
+        (
+            "root_cause",
+            "As long as the prime cluster stays 'full' (or unhealthy for any "
+            "reason),\nthe reference version will be out of date,\nAny actually "
+            "up-to-date federation members will be considered to have mismatched "
+            "version,\nand will not receive any redirect traffic.",
+        ),
+        (
+            "root_cause",
+            "federation-redirect logs show that the version mismatch is the cause "
+            "of the drop in traffic,\nand that the 'prime' version is the one "
+            "that's out-of-date.",
+        ),
+        (
+            "root_cause",
+            "federation-redirect did not have the correct 'prime version' for 9 "
+            "hours, due to load on the prime cluster ([fixed][fix-pr])",
+        ),
+        (
+            "contributing",
+            "Response time was low. The issue went unnoticed for 3 hours,\n   and "
+            "without action for at least 9 hours (when it resolved itself).\n   We "
+            "do not currently have much int he way of proactive 'alerting' "
+            "([issue][alerting-issue]),\n   so only when grafana or the status "
+            "page is being watched do we notice issues like this.",
+        ),
+        (
+            "contributing",
+            "The health of the cluster is not immediately visible except in logs "
+            "or long-term traffic trends,\n   which can take a while to be noticed "
+            "([issue][metrics-issue]).\n   We do have most of these checks "
+            "reimplemented on [the status page][status],\n   but not the actual "
+            "values as considered by the redirector (bugs and all).\n   Notably, "
+            "the status page does not include the version check,\n   which caused "
+            "this incident.",
+        ),
+    ],
+    "structured/mybinder/2022-06-02-pod-limit.md": [
+        (
+            "root_cause",
+            "A bug in the GKE resource quota was preventing the `prod` hub from creating new pods.",
+        ),
+        (
+            "root_cause",
+            "They mentioned it was a bug in the `gke-resource-quotas` Kubernetes "
+            "object, and that deleting it caused the object to be recreated and "
+            "work correctly again.",
+        ),
+    ],
 }
 
 
@@ -851,18 +1404,28 @@ def _apply_fixes(label: dict) -> dict:
 
 
 def _add_causes_by_meaning(label: dict, text: str) -> dict:
-    """Add the causes of ``CAUSES_BY_MEANING`` (each found once in the text) to a label."""
-    added = CAUSES_BY_MEANING.get(label["source"], [])
-    for kind, cause in added:
-        assert text.count(cause) == 1, cause
-        start = text.index(cause)
+    """Add the causes of ``CAUSES_BY_MEANING`` to a label; a listed report has causes labelled.
+
+    An entry ``(kind, text)`` must occur once in the report; ``(kind, text, n)`` names the n-th
+    (0-based) of several identical copies (a list repeated in two sections).
+    """
+    if label["source"] not in CAUSES_BY_MEANING:
+        return label
+    for kind, cause, *nth in CAUSES_BY_MEANING[label["source"]]:
+        if nth:
+            assert text.count(cause) > nth[0], cause
+            start = -1
+            for _ in range(nth[0] + 1):
+                start = text.index(cause, start + 1)
+        else:
+            assert text.count(cause) == 1, cause
+            start = text.index(cause)
         label["causes"].append(
             {"text": cause, "start": start, "kind": kind, "added": "summary-rule"}
         )
-    if added:
-        label["causes"].sort(key=lambda c: c["start"])
-        if "causes" not in label["labelled"]:
-            label["labelled"].insert(label["labelled"].index("timeline") + 1, "causes")
+    label["causes"].sort(key=lambda c: c["start"])
+    if "causes" not in label["labelled"]:
+        label["labelled"].insert(label["labelled"].index("timeline") + 1, "causes")
     return label
 
 
