@@ -214,6 +214,51 @@ def _timeline_entry(view: SentenceView) -> bool:
     return listed and bool(_LEADING_CLOCK.match(view.text))
 
 
+# A sentence that announces a list of causes ("This was caused by two factors:", "This was
+# because of a few factors:", "Post-mortem suggests this is the problem:"); "resulted in the
+# following problems:" announces consequences instead.
+LEAD_IN_CAUSES = re.compile(
+    r"\b(caused by|because|due to|factors?|reasons?|root[\s-]causes?|causes|contributed|"
+    r"(is|was|are|were) the (problem|issue|cause)s?)\b"
+)
+
+
+def _announces_causes(view: SentenceView) -> bool:
+    """A sentence ending with a colon whose words announce the causes listed below it."""
+    lowered = normalize_quotes(view.text).lower().rstrip(" *_\n")
+    return (
+        lowered.endswith(":")
+        and not CAUSE_SEARCH_LEAD.search(lowered)
+        and bool(LEAD_IN_CAUSES.search(lowered))
+    )
+
+
+# "the following conclusions:", "what caused it:" announce findings or questions, not causes.
+CAUSE_SEARCH_LEAD = re.compile(r"\b(if|whether|how|what|why|could|might|may)\b")
+
+
+def _announced_items(
+    views: list[SentenceView], runs: list[list[list[int]]], i: int
+) -> list[list[int]]:
+    """The items of the list right below the announcing sentence ``i``: the run of list items
+    that starts with the next sentence, or the items nested under ``i`` when it is an item."""
+    for run in runs:
+        if run[0][0] == i + 1 and views[i + 1].sentence.block_kind == "list_item":
+            return run
+        for item in run:
+            if i in item and item[-1] > i and views[item[-1]].block != views[i].block:
+                nested: list[list[int]] = []
+                for k in item[item.index(i) + 1 :]:
+                    if views[k].block == views[i].block:
+                        continue
+                    if nested and views[nested[-1][-1]].block == views[k].block:
+                        nested[-1].append(k)
+                    else:
+                        nested.append([k])
+                return nested
+    return []
+
+
 def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
     """Cause spans of one document, merged across continuing sentences, in text order.
 
@@ -232,6 +277,20 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
         explained = regions[-1] if lists and regions[-1][0] >= 0 else explained
         factors = [item for run in lists for item in run]
     listed = {i for item in factors for i in item}
+    announced: list[list[int]] = []
+    leads: set[int] = set()
+    runs = list_runs(views, text)
+    for k, view in enumerate(views):
+        items = _announced_items(views, runs, k) if _announces_causes(view) else []
+        if items and view.sentence.block_kind == "paragraph" and len(view.text) <= 120:
+            leads.add(k)  # it only announces; a longer one or an item may state a cause too
+        if items:
+            announced += [
+                item
+                for item in items
+                if not any(j in listed for j in item) and all(_not_rejected(views[j]) for j in item)
+            ]
+    listed |= leads | {j for item in announced for j in item}
     i = 0
     while i < len(views):
         view = views[i]
@@ -293,8 +352,8 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
         )
         causes.append(Cause(text=text[start:end], start=start, end=end, kind=kind, sentence=first))
         i = last + 1
-    if factors:
-        causes.extend(_factor_causes(text, views, factors))
+    if factors or announced:
+        causes.extend(_factor_causes(text, views, factors + announced))
         causes.sort(key=lambda cause: cause.start)
     return tuple(causes)
 
@@ -480,7 +539,7 @@ def _is_question(text: str) -> bool:
 # What a fix did or would have done ("resolved the underlying issues", "this worked correctly",
 # "would have prevented those copycats"): the remedy, not the cause.
 REMEDY = re.compile(
-    r"\b(resolved|fixed|addressed|eliminated) the (underlying |root )?(issue|problem|cause)s?\b|"
+    r"\b(resolved|fixed|addressed|eliminated) the ([\w-]+ ){0,3}(issue|problem|cause)s?\b|"
     r"\bworked (correctly|as (expected|intended)|fine|well)\b|"
     r"\bwould (not )?have (prevented|protected|avoided|caught|stopped)\b"
 )
