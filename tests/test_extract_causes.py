@@ -248,3 +248,33 @@ def test_what_a_fix_resolved_or_would_have_prevented_is_not_a_cause(nlp):
     )
     causes = _analyze(nlp, text, fmt="markdown").causes
     assert [c.text for c in causes] == ["Our nodes were too small, causing CPU saturation."]
+
+
+def test_a_sentence_that_announces_causes_makes_the_list_below_it_causes(nlp):
+    text = (
+        "# Outage\n\n## Summary\n\nLaunches failed for an hour.\n\n"
+        "## Conclusion\n\nThis was caused by two factors:\n\n"
+        "1. Local development environment being different from production\n"
+        "2. Testing in staging not thorough enough\n\n"
+        "We should deploy more often.\n\n"
+        "## Notes\n\nThe deploy resulted in the following problems:\n\n"
+        "- Intermittent connection failures\n- Lost events\n"
+    )
+    causes = _analyze(nlp, text, fmt="markdown").causes
+    assert [(c.text, c.kind) for c in causes] == [
+        ("Local development environment being different from production", "contributing"),
+        ("Testing in staging not thorough enough", "contributing"),
+    ]
+    # The announcement itself is not a cause, nor are the consequences a deploy "resulted in".
+    for cause in causes:
+        assert text[cause.start : cause.end] == cause.text
+
+
+def test_a_remedy_that_names_what_it_resolved_is_not_an_announced_cause(nlp):
+    text = (
+        "# Outage\n\n## Conclusion\n\nPost-mortem suggests this is the problem:\n\n"
+        "- The demo repository updated itself, triggering a build\n"
+        "- Banning the demo repository resolved the CPU saturation issue.\n"
+    )
+    causes = _analyze(nlp, text, fmt="markdown").causes
+    assert [c.text for c in causes] == ["The demo repository updated itself, triggering a build"]

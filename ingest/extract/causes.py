@@ -500,6 +500,8 @@ def _factor_causes(text: str, views: list[SentenceView], items: list[list[int]])
     """One contributing cause per item of a factor list (nested items included)."""
     causes = []
     for item in items:
+        if not any(_not_rejected(views[i]) for i in item):
+            continue  # a remedy ("Banning the repository resolved the issue") in the list
         first, last = views[item[0]], views[item[-1]]
         start, end = first.sentence.start, last.sentence.end
         body = text[start:end]

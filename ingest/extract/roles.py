@@ -187,7 +187,10 @@ CAUSE_SEARCH = re.compile(
     r"as a result of (this|the|these) (outage|incident|event|issue|disruption)s?|"
     r"\bwhether\b.*|\bif\b.*\bcaus\w*|\bto (prevent|avoid|minimi[sz]e|reduce) ((?!\bbut\b)[^,.;])*|"
     # "a scheduled pipeline was automatically triggered": what started, not what caused it
-    r"\b(was|were|got|been|being|is|are) (\w+ly )?triggered\b(?! by)"
+    r"\b(was|were|got|been|being|is|are) (\w+ly )?triggered\b(?! by)|"
+    # "resulted in the following problems:" announces the consequences listed below it
+    r"\b(result(ed|s|ing)? in|led to|lead(s|ing)? to|caus(ed|es|ing))\b[^.:]{0,40}"
+    r"\bthe following\b.*:\W*$"
 )
 # A result that is a recovery, not a failure ("resulted in our services resuming").
 GOOD_OUTCOME = re.compile(
@@ -488,6 +491,17 @@ _LEADING_DATE = re.compile(
     r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}(st|nd|rd|th)?\b)",
     re.IGNORECASE,
 )
+
+
+_DATED_LINE = re.compile(_LEADING_DATE.pattern.replace("^\\W*", "^[^\\w\\n]*", 1), re.I | re.M)
+
+
+def dated_lines(text: str) -> list[int]:
+    """Offsets of the lines of ``text`` that open with a date or a clock time ("13:35",
+    "- 2019-03-24 8:54 ...", "| Feb 20 14:17 | ..."): the entries of a timeline."""
+    return [match.start() for match in _DATED_LINE.finditer(text)]
+
+
 # "Category: Kubernetes", "Time to detection: 5 minutes": a field of the report, not a finding.
 _FIELD = re.compile(r"^\W*[A-Z][\w /&()-]{0,40}:\W*\S[^.!?]{0,60}$")
 # "EC, MM, WC, AN", "Jane Doe, John Smith": who took part.
@@ -665,6 +679,33 @@ def is_finite_statement(text: str, span: Span | None) -> bool:
         child.dep_ in ("aux", "auxpass") and child.tag_ in _FINITE_TAGS for child in root.children
     )
     return finite and has_subject
+
+
+# A bold title at the start of an item ("**Retry limits**: ...", "**Test under load** - ...").
+_BOLD_LEAD = re.compile(r"^\W*?(\*\*|__)(?P<title>[^*_\n]{1,80}?)(\*\*|__)")
+
+
+def title_is_claim(view: SentenceView) -> bool:
+    """The item's bold title is itself a statement, a subject with its verb ("**Progressive
+    rollouts save lives** - ...", "**Configuration must be flexible** - ..."): the title of a
+    takeaway or a finding, not the name of a task ("**Retry limits**: ...", "**Test under
+    load** - ...", "**Make sure X has Y**: ...")."""
+    match = _BOLD_LEAD.match(view.text)
+    if view.span is None or not match:
+        return False
+    low = view.sentence.start + match.start("title")
+    high = view.sentence.start + match.end("title")
+    inside = {t.i: t for t in view.span if low <= view.offset + t.idx < high}
+    for token in inside.values():
+        if token.head.i in inside and token.head.i != token.i:
+            continue  # not a head of the title's words
+        subject = any(
+            child.i in inside and child.dep_ in ("nsubj", "nsubjpass", "expl")
+            for child in token.children
+        )
+        if subject and token.pos_ in ("VERB", "AUX"):
+            return True
+    return False
 
 
 def smooth_forms(forms: list[str]) -> list[str]:
