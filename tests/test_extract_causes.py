@@ -278,3 +278,39 @@ def test_a_remedy_that_names_what_it_resolved_is_not_an_announced_cause(nlp):
     )
     causes = _analyze(nlp, text, fmt="markdown").causes
     assert [c.text for c in causes] == ["The demo repository updated itself, triggering a build"]
+
+
+def test_speculation_outside_a_cause_section_is_not_a_cause(nlp):
+    text = (
+        "# Outage\n\n## Summary\n\nLaunches failed because the hub ran out of threads.\n\n"
+        "It could be that the tornado connection pool was draining.\n\n"
+        "(Note: I suspect this is due to the hub being too busy.)\n\n"
+        "Deploying under heavy load may not be a recipe for success, but this is inconclusive.\n"
+    )
+    causes = _analyze(nlp, text, fmt="markdown").causes
+    assert [c.text for c in causes] == ["Launches failed because the hub ran out of threads."]
+
+
+def test_fixed_bugs_outcomes_and_denied_causes_are_not_causes(nlp):
+    text = (
+        "# Outage\n\n## Summary\n\nThis was caused by a bug in the spawner.\n\n"
+        "The bug was identified and fixed, but due to logistical issues it caused an outage.\n\n"
+        "There was no loss of production service due to the staging workflow.\n\n"
+        "These are good things that happened to us but not because we had planned for them.\n"
+    )
+    causes = _analyze(nlp, text, fmt="markdown").causes
+    assert [c.text for c in causes] == ["This was caused by a bug in the spawner."]
+
+
+def test_template_text_of_a_what_went_wrong_section_is_not_a_cause(nlp):
+    text = (
+        "# Outage\n\n## What went wrong\n\n"
+        "Things that could have gone better. Ideally these should result in concrete\n"
+        "action items that have GitHub issues created for them.\n\n"
+        "For example,\n\n"
+        "1. The ingress pods were all on cordoned nodes, causing a total outage.\n"
+    )
+    causes = _analyze(nlp, text, fmt="markdown").causes
+    assert [c.text for c in causes] == [
+        "The ingress pods were all on cordoned nodes, causing a total outage."
+    ]

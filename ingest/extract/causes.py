@@ -76,6 +76,16 @@ CONSEQUENCE = re.compile(
 )
 # Hedged wording opens speculation ("Potentially causing all of the pods ...").
 HEDGED = re.compile(r"^\W*(potentially|possibly|probably|perhaps|maybe|presumably)\b", re.I)
+# Speculation anywhere in the sentence ("It could be that ...", "I suspect this is due to
+# ...", "which may be due to ...", "as likely culprits"): outside a cause section, not a
+# cause the text states.
+SPECULATION = re.compile(
+    r"\b(could|might|may) (be|have been) (that|due|because|related|caused|the result|a result|"
+    r"responsible|a recipe)\b|\b(could|might|may) have (contributed|caused|led|triggered|"
+    r"resulted|gone out)\b|\b(i|we) (suspect|believe|think|guess)\b|"
+    r"\b(likely|possible|potential) (culprit|cause|explanation)s?\b|\binconclusive\b|"
+    r"\bunclear (if|whether)\b|\b(perhaps|presumably|possibly)\b"
+)
 BACK_REFERENCE = re.compile(r"^\W*(this|that|these|those)\b(?! (is|was) (why|how))", re.IGNORECASE)
 
 
@@ -156,6 +166,8 @@ def is_causal(view: SentenceView) -> bool:
         return False  # rejected, a remedy, or a question
     if view.sentence.role == "action" or ACTION_CUES.search(lowered):
         return False
+    if SPECULATION.search(lowered):
+        return False  # "It could be that the connection pool was draining"
     if "cause" in view.sentence.roles:
         return True
     score = cause_score(view.text, view.sentence.block_kind)
@@ -320,7 +332,8 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
         if (
             _timeline_entry(view)
             or (_is_question(view.text) and not under_heading)
-            or (_heading_like(view) and not under_heading)
+            or _heading_like(view)
+            or _describes_section(view)
             or not (is_causal(view) or ((under_heading or in_explanation) and _not_rejected(view)))
         ):
             i += 1
@@ -525,6 +538,17 @@ def _heading_like(view: SentenceView) -> bool:
     )
 
 
+# Template text that describes a section instead of the incident ("Things that could have gone
+# better.", "Ideally these should result in concrete action items ...").
+SECTION_DESCRIPTION = re.compile(r"^\W*(list of )?things that\b|\baction items?\b")
+
+
+def _describes_section(view: SentenceView) -> bool:
+    """A paragraph sentence that tells what the section holds, not what happened."""
+    lowered = normalize_quotes(view.text).lower()
+    return view.sentence.block_kind == "paragraph" and bool(SECTION_DESCRIPTION.search(lowered))
+
+
 def _explains(view: SentenceView) -> bool:
     """A sentence of the explanation between a timeline and its factor list: prose, or a
     listed finding (not a plan, field or name)."""
@@ -543,6 +567,7 @@ def _is_question(text: str) -> bool:
 REMEDY = re.compile(
     r"\b(resolved|fixed|addressed|eliminated) the ([\w-]+ ){0,3}(issue|problem|cause)s?\b|"
     r"\bworked (correctly|as (expected|intended)|fine|well)\b|"
+    r"\b(was|were|been) (identified|found|diagnosed) and (fixed|resolved)\b|"
     r"\bwould (not )?have (prevented|protected|avoided|caught|stopped)\b"
 )
 

@@ -188,6 +188,8 @@ CAUSE_SEARCH = re.compile(
     r"\bwhether\b.*|\bif\b.*\bcaus\w*|\bto (prevent|avoid|minimi[sz]e|reduce) ((?!\bbut\b)[^,.;])*|"
     # "a scheduled pipeline was automatically triggered": what started, not what caused it
     r"\b(was|were|got|been|being|is|are) (\w+ly )?triggered\b(?! by)|"
+    # "not because we had planned for them": the cause it names is denied
+    r"\bnot because\b|"
     # "resulted in the following problems:" announces the consequences listed below it
     r"\b(result(ed|s|ing)? in|led to|lead(s|ing)? to|caus(ed|es|ing))\b[^.:]{0,40}"
     r"\bthe following\b.*:\W*$"
@@ -203,7 +205,8 @@ CAUSE_REJECTED = re.compile(
     r"\bdid not reveal\b|\bdidn't reveal\b|\bruled out\b|\bno evidence\b|"
     r"\b(was|were|is|are) not (the|a) (root[\s-])?cause|\bwasn't (the|a) cause|"
     r"\bnot caused by\b|\bturned out not\b|\bnot (related|responsible)\b|\bdid not cause\b|"
-    r"\bwithout customer impact\b|\b(we|they) (were|are) not (affected|impacted)\b"
+    r"\bwithout customer impact\b|\b(we|they) (were|are) not (affected|impacted)\b|"
+    r"\bthere (was|were) no (loss|impact|outage|downtime|disruption)\b"
 )
 
 # Commitment or progress with "we" (or a status marker): enough on its own for an action.
