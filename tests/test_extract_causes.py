@@ -314,3 +314,31 @@ def test_template_text_of_a_what_went_wrong_section_is_not_a_cause(nlp):
     assert [c.text for c in causes] == [
         "The ingress pods were all on cordoned nodes, causing a total outage."
     ]
+
+
+def test_the_event_of_a_timeline_row_is_not_a_cause_but_a_later_sentence_may_be(nlp):
+    text = (
+        "# Outage\n\n## Timeline\n\n### 14:55\n\n"
+        "Deployment fails on Travis due to a timeout waiting for helm.\n\n"
+        "### 15:20\n\nThe hub is restarted. The root cause is that the reflector stopped.\n"
+    )
+    causes = _analyze(nlp, text, fmt="markdown").causes
+    assert [c.text for c in causes] == ["The root cause is that the reflector stopped."]
+    # The same without headings: the time stays as a line of its own.
+    flat = text.replace("### ", "").replace("## Timeline\n\n", "")
+    causes = _analyze(nlp, flat, fmt="markdown").causes
+    assert [c.text for c in causes] == ["The root cause is that the reflector stopped."]
+
+
+def test_what_went_wrong_items_count_only_when_they_say_why(nlp):
+    text = (
+        "# Outage\n\n## What went wrong\n\n"
+        "- Outage went unnoticed for 40 minutes\n"
+        "- The outage lasted five hours before we noticed. We still don't have alerts.\n"
+        "- A bug in the health checks kept the reference version from being updated\n"
+    )
+    causes = _analyze(nlp, text, fmt="markdown").causes
+    assert [c.text for c in causes] == [
+        "The outage lasted five hours before we noticed. We still don't have alerts.",
+        "A bug in the health checks kept the reference version from being updated",
+    ]

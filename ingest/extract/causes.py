@@ -35,6 +35,7 @@ from ingest.records import Cause
 from .roles import (
     ACTION_CUES,
     CAUSE_REJECTED,
+    CAUSE_SEARCH,
     GOOD_OUTCOME,
     SentenceView,
     cause_score,
@@ -205,8 +206,45 @@ def _under_cause_heading(view: SentenceView) -> bool:
     return False
 
 
+# "What went wrong" lists everything that went badly (slow detection, manual steps); only
+# an item that says why, or what it lacked, is a cause ("Root cause" sections say only that).
+WENT_WRONG = re.compile(r"went wrong|could have gone better|went (badly|poorly)|didn'?t go well")
+
+
+def _under_what_went_wrong(view: SentenceView) -> bool:
+    for heading in reversed(view.heading_path or (view.heading,)):
+        if heading_scores(heading):
+            return bool(WENT_WRONG.search(normalize_quotes(heading).lower()))
+    return False
+
+
+def _has_cause_signal(view: SentenceView) -> bool:
+    """Any cue of a cause, weak ones and deficiencies included ("We still don't have ...")."""
+    return cause_score(view.text, view.sentence.block_kind) > 0 or bool(cue_names(view))
+
+
 _CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}\s?[ap]\.?m\b", re.IGNORECASE)
 _LEADING_CLOCK = re.compile(r"^\W*~?(\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}|\*\*\d{1,2}:\d{2})")
+
+
+# A heading or line that is a time of the timeline ("### 13:35", "2018-03-26 10:34",
+# "07:35 - Note pending pods", "2018-01-15"): a clock time near its start, or a date alone.
+_TIME_ROW = re.compile(
+    r"^\W*[^:\n]{0,18}\b\d{1,2}:\d{2}\b|^\W*(\d{4}-\d{2}-\d{2}|"
+    r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}(,? \d{4})?)\W*$",
+    re.IGNORECASE,
+)
+
+
+def _opens_time_row(views: list[SentenceView], i: int, text: str) -> bool:
+    """The first sentence after a line that is only a time (a time heading, or the line it
+    leaves without headings): the event of that timeline row ("### 14:55" / "Autoscaling
+    increases node count to 4"), never a cause (the sentences after it may be)."""
+    view = views[i]
+    if not view.first_in_block or view.sentence.block_kind != "paragraph":
+        return False
+    line = text[: view.block_start].rstrip().rsplit("\n", 1)[-1].strip(" *_#\t")
+    return len(line) <= 40 and bool(_TIME_ROW.match(line))
 
 
 def _timeline_entry(view: SentenceView) -> bool:
@@ -224,6 +262,30 @@ def _timeline_entry(view: SentenceView) -> bool:
     if heading_scores(view.heading).get("timeline", 0.0) >= 3.0:
         return True
     return listed and bool(_LEADING_CLOCK.match(view.text))
+
+
+# Words that name the cause outright ("This is the direct cause of the runaway pod growth",
+# "the root cause is that ...", "is attributed to ...").
+NAMES_CAUSE = re.compile(
+    r"\broot[\s-]cause\b|\bthe (\w+ )?cause (of|is|was)\b|\bcaused by\b|\battributed to\b|"
+    r"\b(is|was) (because|due to)\b"
+)
+
+
+def _names_cause_in_row(views: list[SentenceView], i: int, text: str) -> bool:
+    """A sentence of a timeline row after its event that names the cause outright: what the
+    team found out, told where they found it (the row's event is never a cause)."""
+    view = views[i]
+    if view.sentence.block_kind != "paragraph" or _opens_time_row(views, i, text):
+        return False
+    if heading_scores(view.heading).get("timeline", 0.0) < 3.0 and not _TIME_ROW.match(
+        view.heading
+    ):
+        return False
+    lowered = normalize_quotes(view.text).lower()
+    if SPECULATION.search(lowered) or HEDGED.match(view.text):
+        return False
+    return bool(NAMES_CAUSE.search(CAUSE_SEARCH.sub(" ", lowered))) and _states_cause(view)
 
 
 # A sentence that announces a list of causes ("This was caused by two factors:", "This was
@@ -312,7 +374,8 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
         # without cause headings, only a sentence that states a cause in its own words counts.
         in_summary = outside and i <= regions[0][0]
         told_elsewhere = (has_cause_section and not under_heading) or in_summary
-        if told_elsewhere and not _stated_in_narrative(view):
+        named = _names_cause_in_row(views, i, text)
+        if told_elsewhere and not (_stated_in_narrative(view) or named):
             # "This resulted in ..." names the sentence before it as the cause, unless that
             # sentence is a cause already (then it only tells the consequence).
             pulls_back = (
@@ -329,12 +392,18 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
             i += 1
             continue
         in_explanation = explained[0] < i <= explained[1] and _explains(view)
+        opens_row = (
+            i > 0 and views[i - 1].block == view.block and _opens_time_row(views, i - 1, text)
+        )
         if (
-            _timeline_entry(view)
+            (_timeline_entry(view) and not named)
+            or _opens_time_row(views, i, text)
+            or (opens_row and CONSEQUENCE.match(view.text))  # the event's consequence
             or (_is_question(view.text) and not under_heading)
             or _heading_like(view)
             or _describes_section(view)
             or not (is_causal(view) or ((under_heading or in_explanation) and _not_rejected(view)))
+            or (_under_what_went_wrong(view) and not _has_cause_signal(view))
         ):
             i += 1
             continue
@@ -346,6 +415,7 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
             and views[i - 1].block == view.block
             and _not_rejected(views[i - 1])
             and not (causes and causes[-1].end >= views[i - 1].sentence.end)
+            and not opens_row
         ):
             first = i - 1
         last = i
@@ -540,7 +610,9 @@ def _heading_like(view: SentenceView) -> bool:
 
 # Template text that describes a section instead of the incident ("Things that could have gone
 # better.", "Ideally these should result in concrete action items ...").
-SECTION_DESCRIPTION = re.compile(r"^\W*(list of )?things that\b|\baction items?\b")
+SECTION_DESCRIPTION = re.compile(
+    r"^\W*(list of )?things that\b|\baction items?\b|^\W*(for example|e\.g\.)\W*$"
+)
 
 
 def _describes_section(view: SentenceView) -> bool:

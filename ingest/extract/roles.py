@@ -144,7 +144,10 @@ CAUSE_STRONG = re.compile(
     r"(bug|regression|latency|error|issue|problem|load|delay|fault|defect|race)|"
     r"\bstemm(ed|ing|s) from\b|\battributed to\b|\bresulted from\b|\bwas the result of\b|"
     r"\bsource of the (problem|issue)\b|\bexacerbat|\bmade (the situation|things|it|this) worse\b|"
-    r"\bcombined with\b|\brace condition\b|\bmemory leak\b|\bdeadlock|\bran out of\b|"
+    r"\bcombined with\b|\brace condition\b|\bmemory leak\b|\bdeadlock|\b(ran|run) out of\b|"
+    r"\b(prevent(ed|ing|s)?|kept|keep(s|ing)?|stopp(ed|ing)|block(ed|ing|s)?) [^.;:]{1,60}? from "
+    r"(being |getting )?\w+ing\b|\bbroke (the|our|all|its)\b|\bpart of the problem\b|"
+    r"\bthe (main |real |actual |underlying )?(problem|issue) (was|is) that\b|"
     r"\b(which|that) cause (the|a|an|it|them)\b|\bresulted on\b|"
     r"(\bthe |^\W*)(main |primary |underlying |root |actual |real )?reason (was|is|for|why)\b|"
     r"\bexhaust(ed|ion|ing)\b|\bmisconfigur|\boverload(ed|ing)?\b|\bbottleneck"
@@ -164,7 +167,10 @@ CAUSE_DEFICIENCY = re.compile(
     r"possible|set up|documented|covered|locked|pinned|noticed|detected)\b|"
     r"\bnot (configured|in place|monitored|managed|tested|possible|locked|pinned)\b|"
     r"\bno (alert|alerts|alerting|monitoring|documentation|version lock|tests?|testing|"
-    r"runbook|playbook|record|owner|limits?|backups?|redundancy)\b|\bhad no\b|\bdid not have\b"
+    r"runbook|playbook|record|owner|limits?|backups?|redundancy)\b|\bhad no\b|"
+    r"\b(don't|do not|didn't|did not|doesn't|does not) (yet |currently |still )?have\b|"
+    r"\bthere (was|were|is|are) (no|only one)\b|\bcomplicated by\b|"
+    r"\bmade (it|this|things|\w+ing)\b[^.]{0,30}\b(more difficult|harder)\b"
 )
 # A finding that names a problem ("we discovered that our DDoS mitigation was impacting ...").
 CAUSE_FINDING = re.compile(
