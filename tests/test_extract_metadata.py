@@ -133,3 +133,31 @@ def test_duration_from_text_when_the_timeline_has_no_end(seeds, nlp):
     assert seeds["003"].duration_minutes == 619.0  # "between the hours of 1:10 a.m. ... 11:29"
     text = "The outage lasted 2 hours and 5 minutes and affected all users."
     assert _inline(nlp, text, fmt="text").duration_minutes == 125.0
+
+
+@pytest.mark.models
+def test_untitled_prose_report_is_titled_by_its_opening_summary(nlp):
+    text = (
+        "On Friday, November 18th, 2022, Acmeio experienced 13 minutes of intermittent "
+        "downtime over a 32-minute period. The API crashed repeatedly.\n\n"
+        "Customer impact was significant: most dashboards failed to load.\n"
+    )
+    analysis = _inline(nlp, text, fmt="text")
+    # The date adverbial and the bare year after it are dropped, the clause is kept.
+    assert analysis.title.startswith("Acmeio experienced 13 minutes of intermittent downtime")
+    assert not analysis.title.startswith(("2022", "November", "Customer impact"))
+
+
+@pytest.mark.models
+def test_template_questions_and_timeline_rows_do_not_title_a_report(nlp):
+    text = (
+        "The search cluster ran out of heap and stopped answering queries for an hour.\n\n"
+        "09:25 Alice and Bob investigate independently\n\n"
+        "What went well?\n\n"
+        "Paging worked and the on-call responded quickly.\n"
+    )
+    title = _inline(nlp, text, fmt="text").title
+    assert title.startswith("The search cluster ran out of heap")
+    # A dated title line is still a title.
+    dated = "2018-01-18, Reddit hug\n\nThe site was slow because a post brought traffic.\n"
+    assert _inline(nlp, dated, fmt="text").title == "2018-01-18, Reddit hug"

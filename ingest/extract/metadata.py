@@ -347,28 +347,88 @@ def find_title(
         return hint
     for raw in _standalone_lines(document.text):
         line = _clean_title(raw)
-        if line and _heading_like(line) and len(line.split()) >= 2:
+        if line and _title_like(line):
             return line
     for section in sections[:8]:
         if section.level:
             title = _clean_title(section.title)
-            if _heading_like(title) and len(title.split()) >= 2:
+            if _title_like(title):
                 return title
     return _title_from_sentences(views, org)
 
 
+def _title_like(line: str) -> bool:
+    """A heading that can title the report.
+
+    Not a timeline row ("09:25 ...", "Aug 25 07:35 ...": a dated title such as "2018-01-18,
+    Reddit hug" is fine) and not one of the questions a template asks further down ("What
+    went well?").
+    """
+    return (
+        _heading_like(line)
+        and len(line.split()) >= 2
+        and not _LEADING_STAMP.match(line)
+        and not _is_question(line)
+    )
+
+
 _LEADING_ADVERBIAL = re.compile(
-    r"^\W*(on|at|by|around|between|from|shortly after|after|beginning|starting|earlier|"
-    r"yesterday|today|last|this past|recently|while|when|during|following)\b[^,]{0,60},\s*",
+    r"^\W*(?:(?:approximately|about|roughly|around|just|some|nearly|almost)\s+)?"
+    r"(?:[\w-]+\s+(?:seconds?|minutes?|hours?|days?|weeks?|months?)\s+(?:after|before|into)|"
+    r"on|at|by|around|between|from|shortly after|after|beginning|starting|earlier|"
+    r"yesterday|today|last|this past|recently|while|when|during|following|although|though|"
+    r"despite|as part of|in|within|over|since|throughout)\b[^,]{0,60},\s*",
+    re.IGNORECASE,
+)
+# What is left at the front once a date adverbial is gone ("On June 13th, 2023, starting at
+# ...": the year), and discourse adverbs that open a sentence.
+_LEADING_FRAGMENT = re.compile(
+    r"^\W*(\d{4}\b[^,]{0,30}|(?:mon|tues|wednes|thurs|fri|satur|sun)day|"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?|"
+    r"separately|additionally|however|meanwhile|unfortunately|initially|overall|"
+    r"in (?:summary|short|brief)|in total|in all|first(?:ly)?)\s*,\s*",
     re.IGNORECASE,
 )
 _PRONOUN_START = re.compile(r"^\W*(this|these|that|those|it|they|we would|we'd)\b", re.IGNORECASE)
+# Words that show a sentence tells what went wrong (an opening sentence that does is the
+# report's own summary, the best title a prose report offers).
+_INCIDENT_WORDS = re.compile(
+    r"\b(outages?|incidents?|disruptions?|degrad\w*|errors?|fail\w*|down(?:time)?|crash\w*|"
+    r"latenc\w*|unavailab\w*|unresponsive\w*|inaccessible|interruptions?|breach\w*|"
+    r"leak\w*|broke\w*|lost|loss|deleted|corrupt\w*|expired|exposed|compromised|bugs?|"
+    r"defects?|problems?|issues?|caus\w*|trigger\w*|impact\w*|affect\w*|experienc\w*|"
+    r"dropped|flood\w*|stopped|slow\w*|timeouts?|timed out|overload\w*|saturat\w*|"
+    r"unreachable|misbehav\w*|went wrong)\b",
+    re.IGNORECASE,
+)
+
+
+# A time stamp that opens a timeline row: "09:25", "Aug 25 07:35", "22 Jun 2015 16:43:17 UTC".
+_LEADING_STAMP = re.compile(
+    r"^\W*(?:(?:\d{1,2}\s+[A-Za-z]{3,9}\.?|[A-Za-z]{3,9}\.?\s+\d{1,2})(?:,?\s+\d{4})?\s+)?"
+    r"\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?\s*)?(?:[A-Z]{2,5}\b)?[\s:,-]*",
+    re.IGNORECASE,
+)
+
+
+def _strip_leading(text: str) -> str:
+    """Drop the date adverbials, time stamps and discourse adverbs that open a sentence."""
+    for _ in range(4):
+        stripped = _LEADING_FRAGMENT.sub("", _LEADING_ADVERBIAL.sub("", text))
+        stripped = _LEADING_STAMP.sub("", stripped)
+        if stripped == text or len(stripped.split()) < 3:
+            break
+        text = stripped
+    return text
 
 
 def _clip(view: SentenceView, max_words: int = 14) -> str:
     """The sentence without a leading time adverbial, cut after a noun phrase near max_words."""
-    text = re.sub(r"\s+", " ", view.text).strip().rstrip(".")
-    text = _LEADING_ADVERBIAL.sub("", text)
+    text = re.sub(r"\s+", " ", re.sub(r"[*_`]+", "", view.text)).strip().rstrip(".")
+    # Asides between dashes or in parentheses are not what happened.
+    text = re.sub(r"\s+[\u2013\u2014]\s+[^\u2013\u2014]{1,100}?\s+[\u2013\u2014]\s+", " ", text)
+    text = re.sub(r"\s*\([^()]{1,80}\)", "", text)
+    text = _strip_leading(text)
     if len(text.split()) > max_words:
         # Cut at the first clause boundary that leaves a phrase of 5+ words, else hard.
         for boundary in re.finditer(
@@ -385,13 +445,24 @@ def _clip(view: SentenceView, max_words: int = 14) -> str:
 
 
 def _title_from_sentences(views: list[SentenceView], org: str) -> str:
-    """ "Org: <short clause>" from the sentence that best says what happened."""
+    """ "Org: <short clause>" from the sentence that best says what happened.
+
+    The report's opening sentence wins when it tells what went wrong (prose reports without
+    a title open with their own summary); otherwise the best-placed impact, cause or
+    timeline sentence does.
+    """
     best: SentenceView | None = None
     best_score = -1.0
+    first: SentenceView | None = None
+    opening = True
     for position, view in enumerate(views[:30]):
         s = view.sentence
         words = len(s.text.split())
-        if words < 6 or _PRONOUN_START.match(s.text) or s.block_kind == "table_row":
+        if s.block_kind == "table_row" or _is_question(s.text):
+            continue
+        if first is None and words >= 3:
+            first = view
+        if words < 6 or _PRONOUN_START.match(s.text):
             continue
         score = 2.0 * ("impact" in s.roles) + 1.5 * ("cause" in s.roles)
         score += 1.0 * ("timeline" in s.roles) + (
@@ -400,12 +471,24 @@ def _title_from_sentences(views: list[SentenceView], org: str) -> str:
         score -= 0.08 * position + (0.05 * max(0, words - 20))
         if s.role in ("action", "other"):
             score -= 1.0
+        if _LEADING_STAMP.match(s.text):
+            score -= 2.0  # a timeline row tells one step, not the incident
+        if opening and _INCIDENT_WORDS.search(s.text):
+            score += 3.0
+        opening = False
         if score > best_score:
             best, best_score = view, score
+    best = best or first
     if best is None:
         return org or "Untitled incident"
     clause = _clip(best)
-    return f"{org}: {clause}" if org else clause
+    if org and org.lower() not in " ".join(clause.lower().split()[:6]):
+        return f"{org}: {clause}"
+    return clause
+
+
+def _is_question(text: str) -> bool:
+    return text.rstrip().rstrip("*_\"')").endswith("?")
 
 
 def find_organization(text: str, views: list[SentenceView], title: str) -> str:
@@ -461,7 +544,7 @@ def find_organization(text: str, views: list[SentenceView], title: str) -> str:
             scores[key] += 1.0
             if re.match(
                 r"^\W*" + re.escape(key) + r"\W+(post[\s-]?mortem|incident|outage|status|report|"
-                r"engineering|service disruption)",
+                r"engineering|service disruption|experienced|suffered|had an?)\b",
                 title.lower(),
             ):
                 scores[key] += 3.0
