@@ -342,3 +342,28 @@ def test_what_went_wrong_items_count_only_when_they_say_why(nlp):
         "The outage lasted five hours before we noticed. We still don't have alerts.",
         "A bug in the health checks kept the reference version from being updated",
     ]
+
+
+def test_likely_guesses_and_good_outcomes_are_not_causes(nlp):
+    text = (
+        "# Outage\n\n## Summary\n\nThe hub ran out of threads because of a client bug.\n\n"
+        "In hindsight, it is most likely because it only requests 100Mi of RAM.\n\n"
+        "This seems to be causing strange behavior because it is still building.\n\n"
+        "Deleting the quota object caused the system to correct itself very quickly.\n\n"
+        "We managed to wipe the build cache without causing a total outage.\n"
+    )
+    causes = _analyze(nlp, text, fmt="markdown").causes
+    assert [c.text for c in causes] == ["The hub ran out of threads because of a client bug."]
+
+
+def test_an_imperative_item_is_not_a_contributing_factor(nlp):
+    text = (
+        "The cluster lost its nodes for 30 minutes.\n\n"
+        "- No version lock on the Flux component\n"
+        "- Test clusters do not validate ingress traffic\n"
+        "- Fix the bug preventing the version from being updated\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text, fmt="markdown").causes]
+    assert "No version lock on the Flux component" in texts
+    assert "Test clusters do not validate ingress traffic" in texts
+    assert "Fix the bug preventing the version from being updated" not in texts

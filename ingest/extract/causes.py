@@ -41,6 +41,8 @@ from .roles import (
     cause_score,
     form_pieces,
     heading_scores,
+    is_finite_statement,
+    is_imperative,
     item_form,
     list_runs,
     normalize_quotes,
@@ -85,7 +87,9 @@ SPECULATION = re.compile(
     r"responsible|a recipe)\b|\b(could|might|may) have (contributed|caused|led|triggered|"
     r"resulted|gone out)\b|\b(i|we) (suspect|believe|think|guess)\b|"
     r"\b(likely|possible|potential) (culprit|cause|explanation)s?\b|\binconclusive\b|"
-    r"\bunclear (if|whether)\b|\b(perhaps|presumably|possibly)\b"
+    r"\bunclear (if|whether)\b|\b(perhaps|presumably|possibly|most likely)\b|"
+    r"\b(seems|seem|seemed|appears|appear) to be (causing|the cause|due|related)\b|"
+    r"\bsuspected (of|to be|as)\b|\bwe don't know\b"
 )
 BACK_REFERENCE = re.compile(r"^\W*(this|that|these|those)\b(?! (is|was) (why|how))", re.IGNORECASE)
 
@@ -585,6 +589,9 @@ def _factor_causes(text: str, views: list[SentenceView], items: list[list[int]])
     for item in items:
         if not any(_not_rejected(views[i]) for i in item):
             continue  # a remedy ("Banning the repository resolved the issue") in the list
+        head = views[item[0]]
+        if is_imperative(head.text, head.span) and not is_finite_statement(head.text, head.span):
+            continue  # an action ("Fix bug preventing ...") where a list of actions runs on
         first, last = views[item[0]], views[item[-1]]
         start, end = first.sentence.start, last.sentence.end
         body = text[start:end]

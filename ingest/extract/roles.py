@@ -203,7 +203,8 @@ CAUSE_SEARCH = re.compile(
 # A result that is a recovery, not a failure ("resulted in our services resuming").
 GOOD_OUTCOME = re.compile(
     r"\b(result(ed|ing|s)? in|led to|leading to|caus(ed|ing)|allow(ed|ing)|enabl(ed|ing))\b"
-    r".{0,60}\b(resum|recover|restor|normal|stabili[sz]|improv|success|health(y|ier)|back to)|"
+    r".{0,60}\b(resum|recover|restor|normal|stabili[sz]|improv|success|health(y|ier)|back to|"
+    r"correct (itself|themselves)|self-heal)|\bwithout causing\b|"
     r"\b(changes?|fix(es)?|patch(es)?) that (resolved|fixed|addressed|mitigated)\b"
 )
 # Speculation the text itself rejects.
