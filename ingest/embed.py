@@ -81,9 +81,15 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
         self.path = path or model_path()
-        self._model = SentenceTransformer(str(self.path), device="cpu")
+        # The "Loading weights" bar is noise in a CLI's output and in the app's log.
+        transformers_logging.disable_progress_bar()
+        try:
+            self._model = SentenceTransformer(str(self.path), device="cpu")
+        finally:
+            transformers_logging.enable_progress_bar()
         self.dim = int(self._model.get_embedding_dimension() or MODEL_DIM)
 
     @contextmanager
