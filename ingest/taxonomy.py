@@ -36,9 +36,10 @@ classifier answers ``(CategoryScore("unknown", "Unknown", 1 - best),)`` instead 
 
 ``rollup`` combines a cause list's labels into incident-level categories (what ingest stores).
 ``CauseClassifier.classify_incident`` decides them from the cause sentences *plus* the title
-and summary sentences, at ``calibration.incident_threshold``: on DEV documents that beats the
-roll-up by about 0.05 macro-F1 (``benchmarks/RESULTS.md``), because the extracted causes often
-miss the sentence that names the category while the summary states it. ``cluster_causes``
+and summary sentences, at ``calibration.incident_threshold``: on our own DEV labels that beats
+the roll-up by about 0.08 macro-F1 and ties it on the sources' labels (``benchmarks/RESULTS.md``),
+because the extracted causes often miss the sentence that names the category while the summary
+states it, and the higher threshold drops weak similarity-only labels. ``cluster_causes``
 groups similar cause sentences across incidents (average-linkage agglomerative clustering on
 cosine similarity) so that recurring patterns show up even when the taxonomy has no name for them.
 """
