@@ -367,3 +367,18 @@ def test_an_imperative_item_is_not_a_contributing_factor(nlp):
     assert "No version lock on the Flux component" in texts
     assert "Test clusters do not validate ingress traffic" in texts
     assert "Fix the bug preventing the version from being updated" not in texts
+
+
+def test_questions_guesses_and_luck_under_a_cause_heading(nlp):
+    text = (
+        "# Outage\n\n## Root cause\n\n"
+        "A compatibility break in version 1.270.0 introduced a dependency on a new function.\n\n"
+        "Why did this workflow change get merged?\n\n"
+        "## Notes\n\nThe drain was probably due to the jobs failing fast.\n\n"
+        "This was assumed to be due to the job runners being offline.\n\n"
+        "Luckily enough, the namespace was not touched by the breaking change.\n"
+    )
+    causes = _analyze(nlp, text, fmt="markdown").causes
+    assert [c.text for c in causes] == [
+        "A compatibility break in version 1.270.0 introduced a dependency on a new function."
+    ]

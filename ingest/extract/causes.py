@@ -87,7 +87,8 @@ SPECULATION = re.compile(
     r"responsible|a recipe)\b|\b(could|might|may) have (contributed|caused|led|triggered|"
     r"resulted|gone out)\b|\b(i|we) (suspect|believe|think|guess)\b|"
     r"\b(likely|possible|potential) (culprit|cause|explanation)s?\b|\binconclusive\b|"
-    r"\bunclear (if|whether)\b|\b(perhaps|presumably|possibly|most likely)\b|"
+    r"\bunclear (if|whether)\b|\b(perhaps|presumably|possibly|probably|most likely)\b|"
+    r"\b(assumed|believed|thought|suspected) to be (due|caused|because|related)\b|"
     r"\b(seems|seem|seemed|appears|appear) to be (causing|the cause|due|related)\b|"
     r"\bsuspected (of|to be|as)\b|\bwe don't know\b"
 )
@@ -396,6 +397,7 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
             i += 1
             continue
         in_explanation = explained[0] < i <= explained[1] and _explains(view)
+        listed_item = view.sentence.block_kind in ("list_item", "table_row")
         opens_row = (
             i > 0 and views[i - 1].block == view.block and _opens_time_row(views, i - 1, text)
         )
@@ -403,7 +405,7 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
             (_timeline_entry(view) and not named)
             or _opens_time_row(views, i, text)
             or (opens_row and CONSEQUENCE.match(view.text))  # the event's consequence
-            or (_is_question(view.text) and not under_heading)
+            or (_is_question(view.text) and not (under_heading and listed_item))
             or _heading_like(view)
             or _describes_section(view)
             or not (is_causal(view) or ((under_heading or in_explanation) and _not_rejected(view)))
@@ -587,8 +589,10 @@ def _factor_causes(text: str, views: list[SentenceView], items: list[list[int]])
     """One contributing cause per item of a factor list (nested items included)."""
     causes = []
     for item in items:
-        if not any(_not_rejected(views[i]) for i in item):
-            continue  # a remedy ("Banning the repository resolved the issue") in the list
+        if not any(_not_rejected(views[i]) for i in item) or GOOD_OUTCOME.search(
+            normalize_quotes(views[item[0]].text).lower()
+        ):
+            continue  # a remedy ("Banning the repository resolved the issue"), a good outcome
         head = views[item[0]]
         if is_imperative(head.text, head.span) and not is_finite_statement(head.text, head.span):
             continue  # an action ("Fix bug preventing ...") where a list of actions runs on

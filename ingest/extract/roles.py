@@ -141,7 +141,7 @@ CAUSE_STRONG = re.compile(
     r"\bcoincid(ed|es|ing) with\b|"
     r"\bcontribut(ed|ing|es?|or|ors) (to|factor)|"
     r"\bintroduc(ed|ing|es) (a |an |additional |the |some |new |extra |significant )*"
-    r"(bug|regression|latency|error|issue|problem|load|delay|fault|defect|race)|"
+    r"(bug|regression|latency|error|issue|problem|load|delay|fault|defect|race|dependency)|"
     r"\bstemm(ed|ing|s) from\b|\battributed to\b|\bresulted from\b|\bwas the result of\b|"
     r"\bsource of the (problem|issue)\b|\bexacerbat|\bmade (the situation|things|it|this) worse\b|"
     r"\bcombined with\b|\brace condition\b|\bmemory leak\b|\bdeadlock|\b(ran|run) out of\b|"
@@ -156,7 +156,8 @@ CAUSE_WEAK = re.compile(
     r"\bbug\b|\bregression\b|\bhuman error\b|\btypo\b|\bexpired\b|\bsaturat|\bspike\b|"
     r"\bfailed to\b|\bwithout\b.*\b(limit|check|validation)|\bincorrect(ly)?\b|\bwrong\b|"
     r"\bunexpected(ly)?\b|\bleak\b|\bflood|\bstorm\b|\bcascad|\bretr(y|ied|ies|ying)\b|"
-    r"\b(is|was|were|are) related to\b|\bnot (correctly|properly)\b"
+    r"\b(is|was|were|are) related to\b|\bnot (correctly|properly)\b|\bincompatib|"
+    r"\bbreaking change\b|\bcompatibility (break|issue|problem)\b"
 )
 # A deficiency named as a noun phrase: how "Contributing factors" lists are written.
 CAUSE_DEFICIENCY = re.compile(
@@ -213,7 +214,8 @@ CAUSE_REJECTED = re.compile(
     r"\b(was|were|is|are) not (the|a) (root[\s-])?cause|\bwasn't (the|a) cause|"
     r"\bnot caused by\b|\bturned out not\b|\bnot (related|responsible)\b|\bdid not cause\b|"
     r"\bwithout customer impact\b|\b(we|they) (were|are) not (affected|impacted)\b|"
-    r"\bthere (was|were) no (loss|impact|outage|downtime|disruption)\b"
+    r"\bthere (was|were) no (loss|impact|outage|downtime|disruption)\b|"
+    r"^\W*(luckily|fortunately|thankfully)\b"  # what went right
 )
 
 # Commitment or progress with "we" (or a status marker): enough on its own for an action.
