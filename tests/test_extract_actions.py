@@ -248,3 +248,116 @@ def test_imperatives_mixed_with_findings_are_lessons_not_actions(nlp):
         "Revert the de-registration delay to its default",
         "Create an ingress test suite",
     ]
+
+
+# --- lists without headings: what the items' own form says (issue 3) ---------------------
+
+
+@pytest.mark.models
+def test_titled_takeaways_that_state_a_claim_are_lessons_not_actions(nlp):
+    text = (
+        "The cache cluster ran out of memory and the API returned errors for an hour.\n\n"
+        "- Add an alert on cache memory usage\n"
+        "- Document the cache failover procedure\n\n"
+        "1. **Caches need headroom** - The cluster ran at 95% memory for weeks.\n"
+        "2. **Alert on saturation** - Memory alerts should page the on-call engineer.\n"
+        "3. **Failover must be rehearsed** - Nobody had run the procedure before.\n"
+        "4. **Shared clusters spread failures** - One tenant took the others down.\n"
+    )
+    actions = _analyze(nlp, text).actions
+    assert [a.text for a in actions] == [
+        "Add an alert on cache memory usage",
+        "Document the cache failover procedure",
+    ]
+
+
+@pytest.mark.models
+def test_items_that_introduce_a_command_are_not_actions(nlp):
+    text = (
+        "A compromised package was published to the registry.\n\n"
+        "1. Search your machine for the dropped files:\n\n"
+        "```\nfind ~ -name payload.js\n```\n\n"
+        "2. Check the install logs for unknown scripts:\n\n"
+        "```\ngrep postinstall ~/.npm/_logs/*\n```\n"
+    )
+    assert _analyze(nlp, text).actions == ()
+
+
+@pytest.mark.models
+def test_noun_phrases_among_planned_items_are_actions(nlp):
+    text = (
+        "A bad upgrade of the DNS add-on broke name resolution.\n\n"
+        "- A checklist for reading vendor release notes before upgrades\n"
+        "- We need health checks on the DNS pods themselves\n\n"
+        "- **Canary infrastructure**: Staged deployments to limit the blast radius\n"
+        "- **Load test suite**: Production-sized tests before each release\n"
+        "- **Rollback tooling**: Automate rollback of the DNS add-on\n"
+        "- **Runbook**: Document the DNS recovery steps\n"
+    )
+    actions = _analyze(nlp, text).actions
+    assert len(actions) == 6
+    assert {a.status for a in actions} == {"planned"}
+
+
+@pytest.mark.models
+def test_findings_without_a_verb_next_to_a_gerund_are_not_actions(nlp):
+    text = (
+        "The deploy broke logins for an hour.\n\n"
+        "- Staging environment being different from production\n"
+        "- Testing in staging not thorough enough\n"
+    )
+    assert _analyze(nlp, text).actions == ()
+
+
+@pytest.mark.models
+def test_reports_of_work_done_among_done_items_are_done_actions(nlp):
+    text = (
+        "The flag service overloaded its database three times in one week.\n\n"
+        "- **Timeout settings**: Values raised to cover peak load\n"
+        "- **Retry limits**: Implemented retry limits in the proxy\n"
+        "- **CPU alerting**: Added per-node CPU alerts that page on-call\n"
+    )
+    actions = _analyze(nlp, text).actions
+    assert len(actions) == 3
+    assert actions[0].text.startswith("**Timeout settings**")
+    assert {a.status for a in actions} == {"done"}
+
+
+@pytest.mark.models
+def test_a_list_of_work_the_team_reports_as_done(nlp):
+    text = (
+        "An attacker published malicious versions of our SDK.\n\n"
+        "The malware did three things:\n\n"
+        "- Scanned the machine for credentials\n"
+        "- Uploaded the credentials to a public repository\n"
+        "- Published new malicious packages with them\n\n"
+        "Beyond that, this is what changed:\n\n"
+        "- We've moved package releases to trusted publishing.\n"
+        "- Switched the build to a package manager that skips install scripts.\n"
+        "- Rotated every token the build machines could read.\n"
+    )
+    actions = _analyze(nlp, text).actions
+    assert [a.text.split()[0] for a in actions] == ["We've", "Switched", "Rotated"]
+    assert {a.status for a in actions} == {"done"}
+
+
+@pytest.mark.models
+def test_steps_told_inside_the_timeline_are_not_follow_ups(nlp):
+    text = (
+        "Users saw 403 errors after a deploy.\n\n"
+        "13:35\n\n"
+        "The deploy is complete. Some maintenance is then begun:\n\n"
+        "1. Make sure the nodes have SSDs\n"
+        "2. Make sure the nodes have larger disks\n\n"
+        "14:08\n\n"
+        "It is clear that the errors do not go away, and we should roll back now.\n\n"
+        "15:25\n\n"
+        "The fix is deployed and the errors stop.\n\n"
+        "- Write end-to-end tests for deploys\n"
+        "- Deploy more often, in smaller steps\n"
+    )
+    actions = _analyze(nlp, text).actions
+    assert [a.text for a in actions] == [
+        "Write end-to-end tests for deploys",
+        "Deploy more often, in smaller steps",
+    ]

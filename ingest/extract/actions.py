@@ -12,8 +12,14 @@ more imperatives, gerunds ("Implementing ...") or plans ("should", "Better X") i
 of its items is an action (noun phrases among them too); lists of findings, lessons, names or
 report fields give none (see :func:`action_lists`). A list in which finite statements follow
 the imperatives ("Actively monitor X", "Alert noise is still too high") holds lessons, and a
-timeline that runs into the next list gives actions only after its last dated row. Status
-words stand before or after an item too ("Done Document the workaround", "... T215339 Done").
+timeline that runs into the next list gives actions only after its last dated row. Items
+are read for what they are: a bold title that states a claim ("**Progressive rollouts save
+lives** - ...") makes a takeaway, an item ending in a colon introduces a command, and noun
+phrases or reports of work done ("Values increased to accommodate peak load", "We've moved
+releases to trusted publishing") are actions among actions (see :func:`_action_forms`).
+Without action headings, what is told between two dated lines belongs to the timeline's
+story. Status words stand before or after an item too ("Done Document the workaround", "...
+T215339 Done").
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from .roles import (
     ACTION_WEAK,
     LEAD_IN,
     SentenceView,
+    dated_lines,
     form_pieces,
     heading_scores,
     is_finite_statement,
@@ -39,6 +46,7 @@ from .roles import (
     list_runs,
     normalize_quotes,
     smooth_forms,
+    title_is_claim,
 )
 
 DONE_MARK = re.compile(
@@ -274,13 +282,142 @@ def _make_action(text: str, start: int, end: int, sentence: int, heading: str = 
     )
 
 
-def _lesson_statement(view: SentenceView) -> bool:
-    """A finite statement that is not a report of work done ("Alert noise is still too high",
-    not "We reverted the change" or "Retry limits were added")."""
+# A modal or a need: the item says what should be done ("PyBal should check ...", "We need
+# monitoring of core services").
+MODAL_PLAN = re.compile(
+    r"\b(should|must|needs? to|ought to|will|shall|has to|have to)\b|\bwe ?(need|want)\b", re.I
+)
+# "We have added", "we've significantly tightened": work the team reports as done since.
+WE_PERFECT = re.compile(r"\bwe(?: have|'ve) (?:\w+ly )*(?:re-?)?[a-z]+ed\b", re.I)
+_TITLE = re.compile(r"^\W*?(?:\*\*|__)[^*_\n]{1,80}?(?:\*\*|__)")
+
+
+def _body_kind(view: SentenceView, known_verbs: bool = False) -> str:
+    """How the item's words after any bold title are built: ``noun`` (a noun phrase naming
+    something: "Action plan for checking release notes", "Gradual deployments to limit blast
+    radius"), ``work`` (a report of work done: "Switched to pnpm 10", "Values increased to
+    accommodate peak load", "We've tightened our release workflows") or ``clause`` (anything
+    else, findings told without their verb "to be" too: "kube-system namespace not managed
+    by Terraform", "Testing in staging not thorough enough"). With ``known_verbs``, an item
+    without a subject is ``work`` only when its verb is one of :data:`PAST_LEAD` ("Staged
+    deployments to limit the blast radius" opens with a participle, not a report)."""
+    if view.span is None:
+        return "clause"
+    title = _TITLE.match(view.text)
+    start = view.sentence.start + (title.end() if title else 0)
+    body = [t for t in view.span if view.offset + t.idx >= start]
+    inside = {t.i for t in body}
+    heads = [
+        t
+        for t in body
+        if (t.head.i not in inside or t.head.i == t.i) and not (t.is_punct or t.is_space)
+    ]
+    if not heads:
+        return "clause"
+    main = heads[0]
+    if main.text.lower() == "re" and main.i + 2 < len(main.doc):
+        main = main.doc[main.i + 2]  # "Re-worked our secrets management"
+    subject = [c for c in main.children if c.dep_ in ("nsubj", "nsubjpass")]
+    if main.tag_ in ("VBD", "VBN"):
+        if WE_PERFECT.search(normalize_quotes(view.text)):
+            return "work"
+        first = next((t for t in body if t.is_alpha), main)
+        known = bool(PAST_LEAD.fullmatch(main.text))
+        if not subject and main.i <= first.i + 2 and (known or not known_verbs):
+            return "work"  # "Switched to pnpm 10"
+        if subject and known:
+            return "work"  # "Settings moved to runtime configuration"
+        return "clause"
+    predicate = any(c.dep_ == "acl" and c.tag_ in ("VBN", "VBG") for c in main.children)
+    if main.pos_ in ("NOUN", "PROPN") and not predicate:
+        return "noun"
+    return "clause"
+
+
+def _reports_work(view: SentenceView) -> bool:
+    """The item reports work done: a status marker, "we have ...", or a past-tense verb of
+    work as its main verb (see :func:`_body_kind`)."""
     text = normalize_quotes(view.text)
     if DONE_MARK.search(text) or WE_DID.search(text) or DONE_WORDS.search(text):
-        return False
-    return is_finite_statement(view.text, view.span)
+        return True
+    return _body_kind(view) == "work"
+
+
+def _lesson_statement(view: SentenceView) -> bool:
+    """A finite statement that is not a report of work done ("Alert noise is still too high",
+    not "We reverted the change" or "Retry limits were added"), or an item whose bold title
+    is a statement ("**Progressive rollouts save lives** - ...")."""
+    if title_is_claim(view):
+        return True
+    return not _reports_work(view) and is_finite_statement(view.text, view.span)
+
+
+# An item that ends with a colon introduces what follows it (a command, a code block).
+INTRODUCES = re.compile(r":\W*$")
+
+
+def _action_forms(views: list[SentenceView], run: list[list[int]]) -> list[str]:
+    """The form of each item of a list as :func:`item_form` gives it, read for actions.
+
+    An item whose bold title is a statement is a statement, whatever its body says; an item
+    that ends with a colon introduces something else and stands alone (``field``). A
+    statement that names something (a noun phrase: "Action plan for checking release
+    notes") or reports work done ("Values increased to accommodate peak load") is an
+    action when the items around it are (see :func:`_resolve_neutral`).
+    """
+    forms, strong, ours = [], [], []
+    for item in run:
+        view = views[item[0]]
+        text = normalize_quotes(view.text)
+        form = item_form(view.text, view.span)
+        planned = form == "action" and (
+            is_imperative(view.text, view.span)
+            or bool(MODAL_PLAN.search(text) or ACTION_CUES.search(text.lower()))
+        )
+        # A report of work done is no plan, whatever cue it has ("We've moved X", "Increased Y").
+        reported = form == "statement" or not planned or bool(WE_PERFECT.search(text))
+        kind = _body_kind(view) if form in ("action", "statement") and reported else ""
+        if form in ("action", "statement") and INTRODUCES.search(views[item[-1]].text):
+            form = "field"
+        elif form in ("action", "statement") and title_is_claim(view):
+            form = "statement"
+        elif kind == "work" or (form == "statement" and kind == "noun"):
+            form = "neutral"  # "Increased the scrutiny ..." reports work, it is not a plan
+        forms.append(form)
+        strong.append(form == "action" and planned)
+        ours.append(kind == "work" and bool(WE_PERFECT.search(text) or DONE_MARK.search(text)))
+    return _resolve_neutral(forms, strong, ours)
+
+
+def _resolve_neutral(forms: list[str], strong: list[bool], ours: list[bool]) -> list[str]:
+    """Each stretch of ``neutral`` items becomes ``action`` when the items on either side of
+    it are actions, one of them an imperative or a plan ("should", "we need"; "Increased
+    error tracking bill" is neither), and the list holds at least as many actions as the
+    stretch has items. A list that holds nothing else is a list of work done when one of
+    its items says the team did it ("We've tightened our release workflows", then "Switched
+    to pnpm 10"). Other stretches are statements."""
+    resolved = list(forms)
+    actions = forms.count("action")
+    k = 0
+    while k < len(forms):
+        if forms[k] != "neutral":
+            k += 1
+            continue
+        end = k
+        while end < len(forms) and forms[end] == "neutral":
+            end += 1
+        sides = [x for x in (k - 1, end) if 0 <= x < len(forms)]
+        if sides:
+            adopt = (
+                all(forms[x] == "action" for x in sides)
+                and any(strong[x] for x in sides)
+                and actions >= end - k
+            )
+        else:
+            adopt = end - k >= 2 and any(ours[k:end])
+        resolved[k:end] = ["action" if adopt else "statement"] * (end - k)
+        k = end
+    return resolved
 
 
 def action_lists(views: list[SentenceView], text: str) -> list[tuple[list[list[int]], bool]]:
@@ -298,7 +435,7 @@ def action_lists(views: list[SentenceView], text: str) -> list[tuple[list[list[i
     """
     result: list[tuple[list[list[int]], bool]] = []
     for run in list_runs(views, text):
-        forms = [item_form(views[item[0]].text, views[item[0]].span) for item in run]
+        forms = _action_forms(views, run)
         # A timeline that runs into the next list (no blank line, no heading): only items
         # after its last dated row can be actions.
         last_dated = max((k for k, form in enumerate(forms) if form == "dated"), default=-1)
@@ -359,7 +496,9 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
                         view.heading,
                     )
                     if action.status == "unknown":
-                        action = replace(action, status="planned")  # a listed item to do
+                        # A listed item to do, or one that reports the work as done.
+                        done = _body_kind(view, known_verbs=True) == "work"
+                        action = replace(action, status="done" if done else "planned")
                     actions.append(action)
                 i = j
                 continue
@@ -408,4 +547,11 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
                 i = j
                 continue
         i += 1
+    if not has_action_section:
+        # Without action headings, what is told between two dated entries is part of the
+        # timeline's story ("Some maintenance is then begun: 1. Make sure nodes have SSDs"),
+        # not a follow-up.
+        dated = dated_lines(text)
+        if len(dated) >= 2:
+            actions = [a for a in actions if not dated[0] < a.start < a.end < dated[-1]]
     return tuple(actions)
