@@ -382,3 +382,13 @@ def test_questions_guesses_and_luck_under_a_cause_heading(nlp):
     assert [c.text for c in causes] == [
         "A compatibility break in version 1.270.0 introduced a dependency on a new function."
     ]
+
+
+def test_the_narrative_of_a_timeline_row_counts_only_where_it_names_the_cause(nlp):
+    text = (
+        "# Outage\n\n14:55\n\n"
+        "The hub is restarted. Builds exit after startup because they are not contacted.\n\n"
+        "15:20\n\nThe hub is restarted again. The root cause is that the reflector stopped.\n"
+    )
+    causes = _analyze(nlp, text, fmt="markdown").causes
+    assert [c.text for c in causes] == ["The root cause is that the reflector stopped."]

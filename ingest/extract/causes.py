@@ -252,6 +252,17 @@ def _opens_time_row(views: list[SentenceView], i: int, text: str) -> bool:
     return len(line) <= 40 and bool(_TIME_ROW.match(line))
 
 
+def _in_row_paragraph(views: list[SentenceView], i: int, text: str) -> bool:
+    """A later sentence of the paragraph that a timeline row's event opens: the row's
+    narrative, a cause only when it names one (see :func:`_names_cause_in_row`)."""
+    k = i - 1
+    while k >= 0 and views[k].block == views[i].block:
+        if _opens_time_row(views, k, text):
+            return True
+        k -= 1
+    return False
+
+
 def _timeline_entry(view: SentenceView) -> bool:
     """A row or line of a timeline: an event, even when it names a cause.
 
@@ -283,9 +294,10 @@ def _names_cause_in_row(views: list[SentenceView], i: int, text: str) -> bool:
     view = views[i]
     if view.sentence.block_kind != "paragraph" or _opens_time_row(views, i, text):
         return False
-    if heading_scores(view.heading).get("timeline", 0.0) < 3.0 and not _TIME_ROW.match(
-        view.heading
-    ):
+    in_timeline = heading_scores(view.heading).get("timeline", 0.0) >= 3.0 or bool(
+        _TIME_ROW.match(view.heading)
+    )
+    if not (in_timeline or _in_row_paragraph(views, i, text)):
         return False
     lowered = normalize_quotes(view.text).lower()
     if SPECULATION.search(lowered) or HEDGED.match(view.text):
@@ -405,6 +417,7 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
             (_timeline_entry(view) and not named)
             or _opens_time_row(views, i, text)
             or (opens_row and CONSEQUENCE.match(view.text))  # the event's consequence
+            or (_in_row_paragraph(views, i, text) and not named)
             or (_is_question(view.text) and not (under_heading and listed_item))
             or _heading_like(view)
             or _describes_section(view)
