@@ -161,3 +161,12 @@ def test_template_questions_and_timeline_rows_do_not_title_a_report(nlp):
     # A dated title line is still a title.
     dated = "2018-01-18, Reddit hug\n\nThe site was slow because a post brought traffic.\n"
     assert _inline(nlp, dated, fmt="text").title == "2018-01-18, Reddit hug"
+
+
+@pytest.mark.models
+def test_days_months_and_plain_words_after_outage_from_are_not_organisations(nlp):
+    text = (
+        "Acmeio experienced an extended outage from Wednesday, February 9 at 12:30 PM PT "
+        "until Thursday, February 10 at 7:30 PM PT. The outage for customers lasted a day.\n"
+    )
+    assert _inline(nlp, text, fmt="text").organization not in ("Wednesday", "February", "Customers")

@@ -151,6 +151,11 @@ _VENDOR_KINDS = {
     "alerting",
     "",
 }
+# "from Wednesday", "at February 4": days and months are not who wrote the report.
+_CALENDAR_WORD = re.compile(
+    r"^(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|january|february|march|april|may|june|"
+    r"july|august|september|october|november|december|today|yesterday|tonight)(?:\W|$)"
+)
 _NOT_ORGS = {
     "cest",
     "cet",
@@ -515,7 +520,12 @@ def find_organization(text: str, views: list[SentenceView], title: str) -> str:
             else:
                 continue
             key = name.lower()
-            if key in _NOT_ORGS or len(name) < 2 or not name[:1].isupper():
+            if (
+                key in _NOT_ORGS
+                or len(name) < 2
+                or not name[:1].isupper()
+                or _CALENDAR_WORD.match(key)
+            ):
                 continue
             surface.setdefault(key, name)
             weight = 1.0 if label in ("ORG", "SYSTEM") else 0.5
@@ -552,6 +562,11 @@ def find_organization(text: str, views: list[SentenceView], title: str) -> str:
     for match in REPORT_FOR.finditer(text[:3000]):
         name = match.group("name")
         key = name.lower()
+        # "Incident Report for [mailgun](/)", "Status page for Acme"; not "an outage from
+        # Wednesday" or "an outage for customers".
+        linked = "[" in match.group(0)
+        if _CALENDAR_WORD.match(key) or key in _NOT_ORGS or not (linked or name[:1].isupper()):
+            continue
         surface.setdefault(key, name if name[:1].isupper() else name.capitalize())
         scores[key] += 5.0
         evidence.add(key)
