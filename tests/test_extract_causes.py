@@ -392,3 +392,18 @@ def test_the_narrative_of_a_timeline_row_counts_only_where_it_names_the_cause(nl
     )
     causes = _analyze(nlp, text, fmt="markdown").causes
     assert [c.text for c in causes] == ["The root cause is that the reflector stopped."]
+
+
+def test_an_announced_loose_list_with_nested_items_is_read_to_its_end(nlp):
+    text = (
+        "# Outage\n\nThe incidents shared the same fundamental root cause:\n\n"
+        "- **CPU undersizing**: our nodes were too small.\n"
+        "  - On October 21 this saturated the CPU.\n\n"
+        "- **Pool complexity**: each pod keeps its own connection pool.\n\n"
+        "- **Shared Redis**: one Redis served the flags service and the app.\n\n"
+        "- **Total impact:** over 14 hours\n- **Error rates:** up to 97%\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text, fmt="markdown").causes]
+    assert any(t.startswith("**Pool complexity**") for t in texts)
+    assert any(t.startswith("**Shared Redis**") for t in texts)
+    assert not any("Total impact" in t or "Error rates" in t for t in texts)

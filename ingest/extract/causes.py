@@ -333,9 +333,16 @@ def _announced_items(
 ) -> list[list[int]]:
     """The items of the list right below the announcing sentence ``i``: the run of list items
     that starts with the next sentence, or the items nested under ``i`` when it is an item."""
-    for run in runs:
+    for n, run in enumerate(runs):
         if run[0][0] == i + 1 and views[i + 1].sentence.block_kind == "list_item":
-            return run
+            items = list(run)
+            # A loose list whose items hold nested lists comes as runs of one item each; a
+            # run of several items after it is another list (its heading removed).
+            for after in runs[n + 1 :]:
+                if after[0][0] != items[-1][-1] + 1 or len(after) > 1:
+                    break
+                items += after
+            return items
         for item in run:
             if i in item and item[-1] > i and views[item[-1]].block != views[i].block:
                 nested: list[list[int]] = []
