@@ -407,3 +407,18 @@ def test_an_announced_loose_list_with_nested_items_is_read_to_its_end(nlp):
     assert any(t.startswith("**Pool complexity**") for t in texts)
     assert any(t.startswith("**Shared Redis**") for t in texts)
     assert not any("Total impact" in t or "Error rates" in t for t in texts)
+
+
+def test_a_row_sentence_that_opens_with_due_to_or_turns_out_names_the_cause(nlp):
+    text = (
+        "# Outage\n\n## Timeline\n\n### 11:00\n\n"
+        "A routine version bump is deployed.\n\n"
+        "Due to a bug in the redirector, as long as a cluster is full, its version is not "
+        "checked.\n\n### 18:22\n\nThe pycurl change is reverted. It turns out the hub was "
+        "unavailable due to bad networking on one node.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text, fmt="markdown").causes]
+    assert texts == [
+        "Due to a bug in the redirector, as long as a cluster is full, its version is not checked.",
+        "It turns out the hub was unavailable due to bad networking on one node.",
+    ]

@@ -284,7 +284,7 @@ def _timeline_entry(view: SentenceView) -> bool:
 # "the root cause is that ...", "is attributed to ...").
 NAMES_CAUSE = re.compile(
     r"\broot[\s-]cause\b|\bthe (\w+ )?cause (of|is|was)\b|\bcaused by\b|\battributed to\b|"
-    r"\b(is|was) (because|due to)\b"
+    r"\b(is|was) (because|due to)\b|^\W*due to\b|\b(it )?turn(s|ed) out\b"
 )
 
 
@@ -339,7 +339,8 @@ def _announced_items(
             # A loose list whose items hold nested lists comes as runs of one item each; a
             # run of several items after it is another list (its heading removed).
             for after in runs[n + 1 :]:
-                if after[0][0] != items[-1][-1] + 1 or len(after) > 1:
+                section = views[after[0][0]].sentence.section != views[i].sentence.section
+                if after[0][0] != items[-1][-1] + 1 or len(after) > 1 or section:
                     break
                 items += after
             return items
