@@ -422,3 +422,12 @@ def test_a_row_sentence_that_opens_with_due_to_or_turns_out_names_the_cause(nlp)
         "Due to a bug in the redirector, as long as a cluster is full, its version is not checked.",
         "It turns out the hub was unavailable due to bad networking on one node.",
     ]
+
+
+def test_an_imperative_sentence_is_never_a_cause(nlp):
+    text = (
+        "A bug in the health checks kept the reference version from being updated.\n\n"
+        "Fix the bug preventing the version from being updated while the cluster is full.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert texts == ["A bug in the health checks kept the reference version from being updated."]

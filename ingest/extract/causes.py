@@ -174,6 +174,8 @@ def is_causal(view: SentenceView) -> bool:
         return False
     if SPECULATION.search(lowered):
         return False  # "It could be that the connection pool was draining"
+    if is_imperative(view.text, view.span) and not is_finite_statement(view.text, view.span):
+        return False  # "Fix bug preventing ..." asks for a change: an action
     if "cause" in view.sentence.roles:
         return True
     score = cause_score(view.text, view.sentence.block_kind)
