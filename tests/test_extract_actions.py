@@ -361,3 +361,30 @@ def test_steps_told_inside_the_timeline_are_not_follow_ups(nlp):
         "Write end-to-end tests for deploys",
         "Deploy more often, in smaller steps",
     ]
+
+
+@pytest.mark.models
+def test_a_label_names_the_sentence_after_it(nlp):
+    text = (
+        "The incident was declared two hours after the fix.\n\n"
+        "**Action item:** Declare incidents earlier. The on-call engineer owns that call.\n"
+    )
+    actions = _analyze(nlp, text).actions
+    assert [a.text for a in actions] == ["**Action item:** Declare incidents earlier."]
+    assert actions[0].status == "planned"
+
+
+@pytest.mark.models
+def test_a_statement_that_opens_like_a_plan_is_not_an_action(nlp):
+    text = (
+        "The service ran out of CPU.\n\n"
+        "- Improved alerting caught the second spike within a minute\n\n"
+        "The fix shipped the same day.\n\n"
+        "- Better alerting on CPU saturation\n"
+    )
+    actions = _analyze(nlp, text).actions
+    assert [a.text for a in actions] == ["Better alerting on CPU saturation"]
+
+
+def test_an_item_that_needs_something_is_planned():
+    assert action_status("The alert needs a more descriptive name") == "planned"

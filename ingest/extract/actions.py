@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ingest.records import Action
 
@@ -48,6 +49,9 @@ from .roles import (
     smooth_forms,
     title_is_claim,
 )
+
+if TYPE_CHECKING:
+    from spacy.tokens import Span
 
 DONE_MARK = re.compile(
     r"\(\s*(complete[d]?|done|fixed|resolved|finished|implemented|deployed|shipped)\s*\)|"
@@ -90,7 +94,7 @@ DONE_WORDS = re.compile(
 PLANNED_WORDS = re.compile(
     r"\bwe(?: will|'ll| are going to|'re going to| plan| intend| aim)\b|\bwill be\b|\bwill\b|"
     r"\bplan(?:ned|s)? to\b|\bgoing forward\b|\blonger term\b|\bin the future\b|\bshould\b|"
-    r"\bneeds? to\b|\bmust\b|\bwould like to\b|\bnext (?:week|month|quarter|year)\b|\bTODO\b",
+    r"\bneeds?\b|\bmust\b|\bwould like to\b|\bnext (?:week|month|quarter|year)\b|\bTODO\b",
     re.IGNORECASE,
 )
 # An item that opens with a past-tense verb reports work done ("Implemented retry limits").
@@ -241,6 +245,10 @@ def _is_action_section(view: SentenceView) -> bool:
     return False
 
 
+# A label that stands before the action it names ("**Action item:** Start incidents earlier").
+ACTION_LABEL = re.compile(
+    r"^\W*(action items?|follow[\s-]?ups?|to[\s-]?dos?|next steps?)\W*$", re.I
+)
 CONTINUES_ACTION = re.compile(
     r"^\W*(this|that|these|it|the) (will|would|should|effort|work|change|changes|project|tool|"
     r"tooling|allows?|helps?|gives?|means|ensures?|is|was|has been)\b",
@@ -248,7 +256,9 @@ CONTINUES_ACTION = re.compile(
 )
 
 
-def _has_action_language(text: str, block_kind: str, in_section: bool = False) -> bool:
+def _has_action_language(
+    text: str, block_kind: str, in_section: bool = False, span: Span | None = None
+) -> bool:
     lowered = normalize_quotes(text).lower()
     if ACTION_CUES.search(lowered):
         return True
@@ -256,7 +266,13 @@ def _has_action_language(text: str, block_kind: str, in_section: bool = False) -
         return True
     if block_kind not in ("list_item", "table_row"):
         return False
-    return is_imperative(text) or bool(ACTION_LISTED.search(lowered))
+    if is_imperative(text):
+        return True
+    if not ACTION_LISTED.search(lowered):
+        return False
+    # "Better monitoring of X" names a plan; "Proper right-sizing resolved the issues" and
+    # "Improved alerting caught it early" are statements that open with the same words.
+    return bool(MODAL_PLAN.search(lowered)) or not is_finite_statement(text, span)
 
 
 def _follow_up(action: Action, lowered: str) -> bool:
@@ -285,7 +301,7 @@ def _make_action(text: str, start: int, end: int, sentence: int, heading: str = 
 # A modal or a need: the item says what should be done ("PyBal should check ...", "We need
 # monitoring of core services").
 MODAL_PLAN = re.compile(
-    r"\b(should|must|needs? to|ought to|will|shall|has to|have to)\b|\bwe ?(need|want)\b", re.I
+    r"\b(should|must|needs?|ought to|will|shall|has to|have to)\b|\bwe ?(need|want)\b", re.I
 )
 # "We have added", "we've significantly tightened": work the team reports as done since.
 WE_PERFECT = re.compile(r"\bwe(?: have|'ve) (?:\w+ly )*(?:re-?)?[a-z]+ed\b", re.I)
@@ -513,13 +529,26 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
                     )
                 )
             ):
-                if in_section or _has_action_language(body, kind):
+                if in_section or _has_action_language(body, kind, span=view.span):
                     start, end = item[0].sentence.start, item[-1].sentence.end
                     action = _make_action(text, start, end, view.sentence.index, view.heading)
                     if action.status == "unknown" and in_section:
                         action = replace(action, status="planned")  # a listed item to do
                     actions.append(action)
             i = j
+            continue
+        if (
+            ACTION_LABEL.match(view.text)
+            and i + 1 < len(views)
+            and views[i + 1].block == view.block
+        ):
+            # "**Action item:** Start incidents earlier.": the label names the sentence after it.
+            start, end = view.sentence.start, views[i + 1].sentence.end
+            action = _make_action(text, start, end, view.sentence.index, view.heading)
+            if action.status == "unknown":
+                action = replace(action, status="planned")
+            actions.append(action)
+            i += 2
             continue
         lowered = normalize_quotes(view.text).lower()
         committed = bool(ACTION_CUES.search(lowered))
