@@ -431,3 +431,18 @@ def test_an_imperative_sentence_is_never_a_cause(nlp):
     )
     texts = [c.text for c in _analyze(nlp, text).causes]
     assert texts == ["A bug in the health checks kept the reference version from being updated."]
+
+
+def test_what_went_well_is_not_a_cause_even_in_a_list_of_causes(nlp):
+    text = (
+        "The cluster lost its nodes for 30 minutes.\n\n"
+        "- No version lock on the Flux component\n"
+        "- Insufficient monitoring of the KIAM server\n"
+        "- The staging cluster helped us catch this before it went to prod\n"
+        "- The binder team did a great job of debugging the outage\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text, fmt="markdown").causes]
+    assert texts == [
+        "No version lock on the Flux component",
+        "Insufficient monitoring of the KIAM server",
+    ]

@@ -92,6 +92,12 @@ SPECULATION = re.compile(
     r"\b(seems|seem|seemed|appears|appear) to be (causing|the cause|due|related)\b|"
     r"\bsuspected (of|to be|as)\b|\bwe don't know\b"
 )
+# What went well ("The staging cluster helped us catch this", "did a great job", "Cluster
+# healed itself", "We were alerted to the outage by automated bots").
+WENT_WELL = re.compile(
+    r"\b(great|good|excellent) job\b|\bhelped (us|to)\b|\bheal(ed|s) itself\b|"
+    r"\bwe were alerted\b|\bwent (well|smoothly)\b"
+)
 BACK_REFERENCE = re.compile(r"^\W*(this|that|these|those)\b(?! (is|was) (why|how))", re.IGNORECASE)
 
 
@@ -172,8 +178,8 @@ def is_causal(view: SentenceView) -> bool:
         return False  # rejected, a remedy, or a question
     if view.sentence.role == "action" or ACTION_CUES.search(lowered):
         return False
-    if SPECULATION.search(lowered):
-        return False  # "It could be that the connection pool was draining"
+    if SPECULATION.search(lowered) or WENT_WELL.search(lowered):
+        return False  # "It could be that the pool was draining", "great job debugging"
     if is_imperative(view.text, view.span) and not is_finite_statement(view.text, view.span):
         return False  # "Fix bug preventing ..." asks for a change: an action
     if "cause" in view.sentence.roles:
@@ -612,8 +618,11 @@ def _factor_causes(text: str, views: list[SentenceView], items: list[list[int]])
     """One contributing cause per item of a factor list (nested items included)."""
     causes = []
     for item in items:
-        if not any(_not_rejected(views[i]) for i in item) or GOOD_OUTCOME.search(
-            normalize_quotes(views[item[0]].text).lower()
+        lowered = normalize_quotes(views[item[0]].text).lower()
+        if (
+            not any(_not_rejected(views[i]) for i in item)
+            or GOOD_OUTCOME.search(lowered)
+            or WENT_WELL.search(lowered)
         ):
             continue  # a remedy ("Banning the repository resolved the issue"), a good outcome
         head = views[item[0]]
