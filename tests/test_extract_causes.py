@@ -446,3 +446,12 @@ def test_what_went_well_is_not_a_cause_even_in_a_list_of_causes(nlp):
         "No version lock on the Flux component",
         "Insufficient monitoring of the KIAM server",
     ]
+
+
+def test_advice_outside_a_cause_section_is_a_lesson_not_a_cause(nlp):
+    text = (
+        "# Outage\n\n## Summary\n\nA routine deployment triggered a rollout of the flags pods.\n\n"
+        "Unrelated deployments shouldn't trigger feature flag rollouts.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text, fmt="markdown").causes]
+    assert texts == ["A routine deployment triggered a rollout of the flags pods."]

@@ -98,6 +98,8 @@ WENT_WELL = re.compile(
     r"\b(great|good|excellent) job\b|\bhelped (us|to)\b|\bheal(ed|s) itself\b|"
     r"\bwe were alerted\b|\bwent (well|smoothly)\b"
 )
+# Advice, a lesson told as a rule ("Unrelated deployments shouldn't trigger rollouts").
+ADVICE = re.compile(r"\b(should|shouldn't|must|mustn't|ought to)\b")
 BACK_REFERENCE = re.compile(r"^\W*(this|that|these|those)\b(?! (is|was) (why|how))", re.IGNORECASE)
 
 
@@ -178,7 +180,7 @@ def is_causal(view: SentenceView) -> bool:
         return False  # rejected, a remedy, or a question
     if view.sentence.role == "action" or ACTION_CUES.search(lowered):
         return False
-    if SPECULATION.search(lowered) or WENT_WELL.search(lowered):
+    if SPECULATION.search(lowered) or WENT_WELL.search(lowered) or ADVICE.search(lowered):
         return False  # "It could be that the pool was draining", "great job debugging"
     if is_imperative(view.text, view.span) and not is_finite_statement(view.text, view.span):
         return False  # "Fix bug preventing ..." asks for a change: an action
