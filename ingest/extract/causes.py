@@ -98,8 +98,9 @@ WENT_WELL = re.compile(
     r"\b(great|good|excellent) job\b|\bhelped (us|to)\b|\bheal(ed|s) itself\b|"
     r"\bwe were alerted\b|\bwent (well|smoothly)\b"
 )
-# Advice, a lesson told as a rule ("Unrelated deployments shouldn't trigger rollouts").
-ADVICE = re.compile(r"\b(should|shouldn't|must|mustn't|ought to)\b")
+# Advice, a lesson told as a rule ("Unrelated deployments shouldn't trigger rollouts"); not
+# "must", which also states requirements ("requests with a body must set duplex").
+ADVICE = re.compile(r"\b(should|shouldn't|ought to)\b")
 BACK_REFERENCE = re.compile(r"^\W*(this|that|these|those)\b(?! (is|was) (why|how))", re.IGNORECASE)
 
 
