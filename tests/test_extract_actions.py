@@ -388,3 +388,14 @@ def test_a_statement_that_opens_like_a_plan_is_not_an_action(nlp):
 
 def test_an_item_that_needs_something_is_planned():
     assert action_status("The alert needs a more descriptive name") == "planned"
+
+
+@pytest.mark.models
+def test_work_named_by_a_gerund_takes_a_noun_phrase_with_it(nlp):
+    text = (
+        "The flag service overloaded the shared cache.\n\n"
+        "- **Task force**: Engineers from both teams conducting a review of the service\n"
+        "- **Cache isolation**: Investigating a separate cache for the flag service\n"
+    )
+    actions = _analyze(nlp, text).actions
+    assert [a.title for a in actions] == ["Task force", "Cache isolation"]

@@ -305,6 +305,9 @@ MODAL_PLAN = re.compile(
 )
 # "We have added", "we've significantly tightened": work the team reports as done since.
 WE_PERFECT = re.compile(r"\bwe(?: have|'ve) (?:\w+ly )*(?:re-?)?[a-z]+ed\b", re.I)
+# Work named by its gerund ("Investigating decoupling the instances"), unless the item is a
+# finding told without its verb "to be" ("Testing in staging not thorough enough").
+GERUND_WORK = re.compile(r"^\W*[A-Za-z]+ing\b(?!.*(\b(not|no|never|enough|too)\b|n't\b))", re.I)
 _TITLE = re.compile(r"^\W*?(?:\*\*|__)[^*_\n]{1,80}?(?:\*\*|__)")
 
 
@@ -386,9 +389,11 @@ def _action_forms(views: list[SentenceView], run: list[list[int]]) -> list[str]:
         view = views[item[0]]
         text = normalize_quotes(view.text)
         form = item_form(view.text, view.span)
+        lead = LEAD_IN.match(text)
         planned = form == "action" and (
             is_imperative(view.text, view.span)
             or bool(MODAL_PLAN.search(text) or ACTION_CUES.search(text.lower()))
+            or bool(GERUND_WORK.match(text[lead.end() if lead else 0 :]))
         )
         # A report of work done is no plan, whatever cue it has ("We've moved X", "Increased Y").
         reported = form == "statement" or not planned or bool(WE_PERFECT.search(text))
