@@ -455,3 +455,13 @@ def test_advice_outside_a_cause_section_is_a_lesson_not_a_cause(nlp):
     )
     texts = [c.text for c in _analyze(nlp, text, fmt="markdown").causes]
     assert texts == ["A routine deployment triggered a rollout of the flags pods."]
+
+
+def test_a_lack_stated_as_a_clause_is_a_cause_in_prose(nlp):
+    text = (
+        "The rollback was never served to customers.\n\n"
+        "There was no verification step to confirm that releases reached the CDN.\n\n"
+        "There was no need to work around it.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert texts == ["There was no verification step to confirm that releases reached the CDN."]

@@ -173,6 +173,13 @@ CAUSE_DEFICIENCY = re.compile(
     r"\bthere (was|were|is|are) (no|only one)\b|\bcomplicated by\b|"
     r"\bmade (it|this|things|\w+ing)\b[^.]{0,30}\b(more difficult|harder)\b"
 )
+# A lack stated as a clause ("There was no verification step to confirm releases", "we had
+# no alerts on ..."): a contributing factor in prose too.
+LACK_STATED = re.compile(
+    r"\b(there (was|were) no|(we|they|it) (had|have) no|(we|they) (did not|didn't|do not|don't) "
+    r"have( any)?) (\w+ ){0,2}(verification|validation|check|checks|test|tests|testing|alert|"
+    r"alerts|alerting|monitoring|documentation|runbook|playbook|process|review|limit|limits)\b"
+)
 # A finding that names a problem ("we discovered that our DDoS mitigation was impacting ...").
 CAUSE_FINDING = re.compile(
     r"\b(discovered|found|determined|identified|realized|realised|confirmed|traced|learned)"
@@ -324,7 +331,7 @@ def cause_score(text: str, block_kind: str = "paragraph") -> float:
     strong = len(CAUSE_STRONG.findall(scrubbed)) + len(CAUSE_FINDING.findall(scrubbed))
     weak = len(CAUSE_WEAK.findall(scrubbed))
     if CAUSE_DEFICIENCY.search(scrubbed):
-        if block_kind in ("list_item", "table_row"):
+        if block_kind in ("list_item", "table_row") or LACK_STATED.search(scrubbed):
             strong += 1
         else:
             weak += 1
