@@ -399,3 +399,15 @@ def test_work_named_by_a_gerund_takes_a_noun_phrase_with_it(nlp):
     )
     actions = _analyze(nlp, text).actions
     assert [a.title for a in actions] == ["Task force", "Cache isolation"]
+
+
+@pytest.mark.models
+def test_a_finding_at_the_end_of_an_action_list_stays_a_finding(nlp):
+    text = (
+        "A cache wipe made every build slow for hours.\n\n"
+        "- Users were patient while the builds were slow.\n"
+        "- Add a command that creates a new node pool\n"
+        "- Change the build thread pool so one slow repository cannot block it\n"
+    )
+    actions = _analyze(nlp, text).actions
+    assert [a.text.split()[0] for a in actions] == ["Add", "Change"]

@@ -472,6 +472,11 @@ def action_lists(views: list[SentenceView], text: str) -> list[tuple[list[list[i
         if len(run) < 2:
             continue  # a lone item is judged by its own wording
         kinds = smooth_forms(["statement" if form == "dated" else form for form in forms])
+        for k in {0, len(run) - 1}:
+            # A finding at either end of a list of actions stays one ("Users were very
+            # understanding", then three imperatives); between two actions it is taken in.
+            if forms[k] == "statement" and _lesson_statement(views[run[k][0]]):
+                kinds[k] = "statement"
         for position, piece, kind in form_pieces(run, kinds):
             is_list = kind == "action" and len(piece) > 1 and position > last_dated
             result.append((piece, is_list and not lessons))
