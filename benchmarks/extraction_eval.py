@@ -21,15 +21,23 @@ gold actions that were matched (status of the best-overlapping prediction). Titl
 and date are accuracies over the documents where they are labelled; a date is right when it is the
 gold date or lies inside the gold ``date_range``.
 
+Sources: the folders of ``tests/gold/labels/`` (seeds, dfds, mybinder, posthog, wikitech) and
+``icco``: offset-only labels in ``benchmarks/eval/icco_gold/`` of GPL-3.0 prose reports that are
+never copied into this repository; their text is read from the corpus root (``$PMKB_CORPORA``,
+else ``/work/shared/corpora``) and checked against the recorded SHA-256. Without ``--sources``
+every source is scored, ``icco`` only when the corpus is present (a printed line says which).
+
 Usage:
     .venv/bin/python benchmarks/extraction_eval.py [--mode as-written|no-headings|both]
-        [--split dev|heldout|all] [--sources dfds,posthog,...] [--errors N] [--json out.json]
+        [--split dev|heldout|all] [--sources dfds,posthog,icco,...] [--errors N] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import re
 import sys
 import time
@@ -41,6 +49,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD_DIR = ROOT / "tests" / "gold" / "labels"
+ICCO_DIR = ROOT / "benchmarks" / "eval" / "icco_gold"
+DEFAULT_CORPORA = Path("/work/shared/corpora")
 SPAN_FIELDS = ("causes", "timeline", "actions", "impacts")
 TARGETS = {"causes": 0.85, "timeline+time": 0.90, "actions": 0.85, "action_status": 0.90}
 
@@ -307,6 +317,48 @@ def load_gold(split: str = "all", sources: Sequence[str] = ()) -> list[dict[str,
     return golds
 
 
+def corpora_root() -> Path:
+    """Where the shared corpora live: ``$PMKB_CORPORA``, else ``/work/shared/corpora``."""
+    return Path(os.environ.get("PMKB_CORPORA") or DEFAULT_CORPORA)
+
+
+def icco_available(root: Path | None = None) -> bool:
+    """True when every document named by an icco label file is present under the corpus root."""
+    root = corpora_root() if root is None else root
+    paths = sorted(ICCO_DIR.glob("*.json"))
+    return bool(paths) and all(
+        (root / json.loads(p.read_text(encoding="utf-8"))["doc"]).is_file() for p in paths
+    )
+
+
+def load_icco(split: str = "all", root: Path | None = None) -> list[dict[str, Any]]:
+    """The icco labels as gold records like those of ``load_gold``.
+
+    The label files hold offsets only (the texts are GPL-3.0 and stay in the corpus): each
+    file's text is read from the corpus root, its SHA-256 checked, every item's ``text`` filled
+    in from its offsets, ``doc`` set to the absolute path, and the unlabelled span fields set
+    to empty lists.
+    """
+    root = corpora_root() if root is None else root
+    golds = []
+    for path in sorted(ICCO_DIR.glob("*.json")):
+        label = json.loads(path.read_text(encoding="utf-8"))
+        if split not in ("all", label["split"]):
+            continue
+        doc = (root / label["doc"]).resolve()
+        data = doc.read_bytes()
+        if hashlib.sha256(data).hexdigest() != label["sha256"]:
+            raise SystemExit(f"icco label {path.name}: {doc} has changed (sha256 differs)")
+        text = data.decode("utf-8")
+        gold = {**label, "doc": str(doc)}
+        for name in SPAN_FIELDS:
+            gold[name] = [
+                {**item, "text": text[item["start"] : item["end"]]} for item in label.get(name, [])
+            ]
+        golds.append(gold)
+    return golds
+
+
 def _starts_with_time(title: str) -> bool:
     from ingest.extract.timeline import find_time_expressions
 
@@ -429,9 +481,19 @@ def main(argv: list[str] | None = None) -> int:
     from ingest.nlp import load_nlp
 
     started = time.perf_counter()
-    nlp = load_nlp()
     sources = tuple(name.strip() for name in args.sources.split(",") if name.strip())
     golds = load_gold(args.split, sources)
+    if "icco" in sources or not sources:
+        root = corpora_root()
+        if icco_available(root):
+            icco = load_icco(args.split, root)
+            golds += icco
+            print(f"(icco: {len(icco)} offset-only labels, texts read from {root})")
+        elif sources:
+            raise SystemExit(f"icco: corpus not found under {root} (set PMKB_CORPORA)")
+        else:
+            print(f"(icco: skipped, corpus not found under {root}; set PMKB_CORPORA)")
+    nlp = load_nlp()
     modes = ("as-written", "no-headings") if args.mode == "both" else (args.mode,)
     splits = ("dev", "heldout") if args.split == "all" else (args.split,)
     report: dict[str, Any] = {}
