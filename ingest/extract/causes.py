@@ -259,7 +259,10 @@ def _opens_time_row(views: list[SentenceView], i: int, text: str) -> bool:
     view = views[i]
     if not view.first_in_block or view.sentence.block_kind != "paragraph":
         return False
-    line = text[: view.block_start].rstrip().rsplit("\n", 1)[-1].strip(" *_#\t")
+    end = view.block_start
+    while end > 0 and text[end - 1].isspace():
+        end -= 1
+    line = text[text.rfind("\n", 0, end) + 1 : end].strip(" *_#\t")  # the line above
     return len(line) <= 40 and bool(_TIME_ROW.match(line))
 
 
