@@ -411,3 +411,17 @@ def test_a_finding_at_the_end_of_an_action_list_stays_a_finding(nlp):
     )
     actions = _analyze(nlp, text).actions
     assert [a.text.split()[0] for a in actions] == ["Add", "Change"]
+
+
+@pytest.mark.models
+def test_titles_that_state_a_requirement_name_tasks(nlp):
+    text = (
+        "The disk filled up and nobody was paged.\n\n"
+        "- **Alerts must page the on-call engineer**: Route disk alerts to the pager\n"
+        "- **Backups should be tested**: Restore one backup every week\n"
+    )
+    actions = _analyze(nlp, text).actions
+    assert [a.title for a in actions] == [
+        "Alerts must page the on-call engineer",
+        "Backups should be tested",
+    ]

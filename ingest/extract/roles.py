@@ -708,7 +708,7 @@ def title_is_claim(view: SentenceView) -> bool:
     """The item's bold title is itself a statement, a subject with its verb ("**Progressive
     rollouts save lives** - ...", "**Configuration must be flexible** - ..."): the title of a
     takeaway or a finding, not the name of a task ("**Retry limits**: ...", "**Test under
-    load** - ...", "**Make sure X has Y**: ...")."""
+    load** - ...", "**Make sure X has Y**: ...", "**Alerts must page on-call**: ...")."""
     match = _BOLD_LEAD.match(view.text)
     if view.span is None or not match:
         return False
@@ -722,8 +722,9 @@ def title_is_claim(view: SentenceView) -> bool:
             child.i in inside and child.dep_ in ("nsubj", "nsubjpass", "expl")
             for child in token.children
         )
-        if subject and token.pos_ in ("VERB", "AUX"):
-            return True
+        modal = any(child.tag_ == "MD" for child in token.children)
+        if subject and token.pos_ in ("VERB", "AUX") and not modal:
+            return True  # "**Alerts must page on-call**" states a requirement: a task
     return False
 
 
