@@ -77,7 +77,12 @@ IN_PROGRESS_WORDS = re.compile(
     r"\bunderway\b|\bunder way\b|\bongoing\b|\bin progress\b|\b(?:have|'ve) (?:already )?"
     r"(?:started|begun)\b|\bstarted (?:to|performing|working|rolling|migrating)\b|"
     r"\b(?:is|are) being (?:deployed|rolled|implemented|added|built|developed|worked on|tested)\b|"
-    r"\bcurrently (?:being|working|in progress|underway|implementing|rolling|testing)\b",
+    r"\bcurrently (?:being|working|in progress|underway|implementing|rolling|testing)\b|"
+    # Progress told in the third person ("AWS is reviewing ...", "are being updated").
+    r"\b(?:is|are) (?:also |now |currently |actively )?(?:working on|reviewing|implementing|"
+    r"enhancing|collaborating|developing|building|prioriti[sz]ing|investing in|evaluating|"
+    r"rolling out|re-?architecting|redesigning|exploring|introducing|auditing)\b|"
+    r"\b(?:is|are) being (?:updated|improved|reviewed|enhanced|introduced|strengthened)\b",
     re.IGNORECASE,
 )
 DONE_WORDS = re.compile(
@@ -93,7 +98,9 @@ DONE_WORDS = re.compile(
 )
 PLANNED_WORDS = re.compile(
     r"\bwe(?: will|'ll| are going to|'re going to| plan| intend| aim)\b|\bwill be\b|\bwill\b|"
-    r"\bplan(?:ned|s)? to\b|\bgoing forward\b|\blonger term\b|\bin the future\b|\bshould\b|"
+    r"\bplan(?:ned|s)? to\b|\b(?:aims?|intends?|committed|commits|pledged) to\b|"
+    r"\bplans (?:several|numerous|a number of|further|additional|various|multiple)\b|"
+    r"\bgoing forward\b|\blonger term\b|\bin the future\b|\bshould\b|"
     r"\bneeds?\b|\bmust\b|\bwould like to\b|\bnext (?:week|month|quarter|year)\b|\bTODO\b",
     re.IGNORECASE,
 )
@@ -251,6 +258,7 @@ ACTION_LABEL = re.compile(
 )
 CONTINUES_ACTION = re.compile(
     r"^\W*(this|that|these|it|the) (will|would|should|effort|work|change|changes|project|tool|"
+    r"include|includes|"
     r"tooling|allows?|helps?|gives?|means|ensures?|is|was|has been)\b",
     re.IGNORECASE,
 )

@@ -244,7 +244,18 @@ ACTION_CUES = re.compile(
     r"\b(rolled out|deployed|shipped|released|applied) (a |the )?(fix|patch|hotfix)\b|"
     r"\baction items?\b|\bfollow[\s-]?ups?\b|"
     r"\(\s*(complete[d]?|planned|in progress|done|ongoing|todo|not started)\s*\)|"
-    r"\bTODO\b|\[[ xX]\]|\u2705"
+    r"\bTODO\b|\[[ xX]\]|\u2705|"
+    # The same commitments told in the third person, as provider reports and summaries of
+    # them do ("GitHub plans to ...", "AWS is reviewing ...", "procedures are being updated").
+    r"\b(plans|planned|intends|aims|(?<!is )(?<!are )(?<!'re )committed|pledged) to (?!be\b)|"
+    r"\bplans (several|numerous|a number of|further|additional|various|multiple) |"
+    r"\b(they|the (\w+ )?teams?|engineers|the company) (will|'ll|are going to)\b|"
+    r"\b(is|are) (also |now |currently |actively )?(working on|reviewing|implementing|enhancing|"
+    r"collaborating|developing|building|prioriti[sz]ing|investing in|evaluating|rolling out|"
+    r"re-?architecting|redesigning|exploring|introducing|auditing)\b|"
+    r"\b(is|are) being (updated|improved|reviewed|implemented|enhanced|introduced|strengthened)\b|"
+    r"\b(improvements|changes|actions|measures|remediations?|safeguards) (include|are planned)\b|"
+    r"\b(were|are) also planned\b"
 )
 # Forward-looking wording that supports an action but is not one by itself.
 ACTION_WEAK = re.compile(
@@ -261,7 +272,7 @@ ACTION_LISTED = re.compile(
 # Sentences that announce actions rather than state one.
 ACTION_ANNOUNCEMENT = re.compile(
     r"\b(identified|following|several|some|these|a number of|list of|the following) "
-    r"(\w+ )?(actions|steps|changes|measures|improvements|action items)\b(?! to )|"
+    r"(\w+ )?(actions|steps|changes|measures|improvements|action items)\b(?! to | include)|"
     r"\b(are|is) (as follows|listed below|below)\b|:\s*$|\bevery action item|"
     r"\baction items? (that|should|have)\b|\bunder action items\b"
 )

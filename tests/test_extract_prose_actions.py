@@ -1,0 +1,63 @@
+"""Action items told in prose in the third person, as provider reports (and summaries of
+them) write them: "Acme plans to ...", "the team is working on ...", "are being updated"."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from ingest.extract import analyze
+from ingest.extract.actions import action_status
+from ingest.records import Document
+from ingest.sections import split_sections
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("Acme plans to add validation for route changes.", "planned"),
+        ("The company aims to add controls for abusive usage patterns.", "planned"),
+        ("For future prevention, Acme intends to invest in a staging network.", "planned"),
+        ("The provider is reviewing its scaling algorithms.", "in_progress"),
+        ("Internal procedures are being updated to require a second review.", "in_progress"),
+    ],
+)
+def test_third_person_status(text, status):
+    assert action_status(text) == status
+
+
+def _analysis(nlp, text: str):
+    document = Document(
+        path="prose.md",
+        text=text,
+        format="markdown",
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+    )
+    return analyze(document, split_sections(document), nlp)
+
+
+PROSE = (
+    "On June 3, Acme's API was unavailable for two hours because a configuration change "
+    "removed a route. To mitigate, engineers reverted the change at 10:40 UTC.\n\n"
+    "Acme plans to add validation for route changes before they are deployed. The team is "
+    "also working on faster rollbacks. Internal procedures are being updated to require a "
+    "second review for network changes.\n\n"
+    "We're committed to ensuring the API meets the reliability our customers expect.\n"
+)
+
+
+@pytest.mark.models
+def test_prose_follow_ups_are_actions_with_their_status(nlp):
+    actions = {a.text: a.status for a in _analysis(nlp, PROSE).actions}
+    assert (
+        actions.get("Acme plans to add validation for route changes before they are deployed.")
+        == "planned"
+    )
+    assert actions.get("The team is also working on faster rollbacks.") == "in_progress"
+    found = " ".join(actions)
+    assert "Internal procedures are being updated" in found
+    # A statement of intent ("We're committed to ...") and the response itself are not
+    # follow-up items.
+    assert "committed to ensuring" not in found
+    assert "engineers reverted the change" not in found
