@@ -425,3 +425,21 @@ def test_titles_that_state_a_requirement_name_tasks(nlp):
         "Alerts must page the on-call engineer",
         "Backups should be tested",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "heading", "status"),
+    [
+        # "to complete" is work still to do, not "(completed)"
+        (
+            "Update the charts config to match production",
+            "To complete before re-enabling sync",
+            "planned",
+        ),
+        ("We've significantly tightened our release workflows.", "", "done"),
+        # a perfect tense inside an imperative does not report the item as done
+        ("Reflect if the load balancers we have tested with should be announced", "", "planned"),
+    ],
+)
+def test_status_of_work_to_complete_and_work_reported_done(text, heading, status):
+    assert action_status(text, heading) == status

@@ -166,7 +166,10 @@ DONE_WORD = re.compile(r"^\W*Done\b(?! (?:by|in|on|when|with|after|before|once)\
 def heading_status(heading: str) -> str:
     """The status a section heading gives its items ("Immediate actions (completed)"), or ""."""
     lowered = heading.lower()
-    if re.search(r"\b(completed?|done|finished|shipped|already (taken|done)|taken)\b", lowered):
+    # "(Completed)", "Done"; not "To complete before re-enabling sync", work still to do.
+    if re.search(
+        r"\b(?<!to )(completed?|done|finished|shipped|already (taken|done)|taken)\b", lowered
+    ):
         return "done"
     if re.search(r"\b(in progress|ongoing|underway)\b", lowered):
         return "in_progress"
@@ -200,7 +203,7 @@ def action_status(text: str, heading: str = "") -> str:
     body = re.sub(r"^[\W_]+", "", LEAD_IN.sub("", normalized, count=1))
     if ACTION_IMPERATIVE.match(body) and not WE_DID.search(normalized):
         return "planned"  # "Decide what to do with hosts that have already failed"
-    if DONE_WORDS.search(normalized) or PAST_LEAD.match(body):
+    if DONE_WORDS.search(normalized) or PAST_LEAD.match(body) or WE_PERFECT.match(body):
         return "done"
     if PLANNED_WORDS.search(normalized) or ACTION_IMPERATIVE.match(body):
         return "planned"
