@@ -465,3 +465,39 @@ def test_a_lack_stated_as_a_clause_is_a_cause_in_prose(nlp):
     )
     texts = [c.text for c in _analyze(nlp, text).causes]
     assert texts == ["There was no verification step to confirm that releases reached the CDN."]
+
+
+def test_the_core_issue_and_the_moment_the_incident_began_name_causes(nlp):
+    text = (
+        "Our API was unavailable for two hours.\n\n"
+        "The core issue was a mismatch between the schema and the cached query plans.\n\n"
+        "The incident began shortly after noon when the vendor deployed a new edge release.\n\n"
+        "Initial mitigation attempts were hampered by misleading dashboards.\n\n"
+        "The primary culprit was identified and terminated within minutes.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert "The core issue was a mismatch between the schema and the cached query plans." in texts
+    assert any(t.startswith("The incident began shortly after noon") for t in texts)
+    assert "Initial mitigation attempts were hampered by misleading dashboards." in texts
+    assert not any("culprit was identified" in t for t in texts)
+
+
+def test_what_the_incident_did_and_apologies_are_not_causes(nlp):
+    text = (
+        "A bad certificate caused the gateway to reject every TLS handshake.\n\n"
+        "The incident resulted in 31 hours of downtime for the dashboard.\n\n"
+        "Customer impact included failed logins caused by the gateway.\n\n"
+        "We apologize for the inconvenience caused by this outage.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert texts == ["A bad certificate caused the gateway to reject every TLS handshake."]
+
+
+def test_a_root_cause_identified_as_something_is_a_cause_not_a_search(nlp):
+    text = (
+        "The root cause was identified as a race between two cleanup jobs.\n\n"
+        "The failover was triggered when the primary stopped answering health checks.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert "The root cause was identified as a race between two cleanup jobs." in texts
+    assert any(t.startswith("The failover was triggered when") for t in texts)

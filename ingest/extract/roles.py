@@ -150,7 +150,14 @@ CAUSE_STRONG = re.compile(
     r"\bthe (main |real |actual |underlying )?(problem|issue) (was|is) that\b|"
     r"\b(which|that) cause (the|a|an|it|them)\b|\bresulted on\b|"
     r"(\bthe |^\W*)(main |primary |underlying |root |actual |real )?reason (was|is|for|why)\b|"
-    r"\bexhaust(ed|ion|ing)\b|\bmisconfigur|\boverload(ed|ing)?\b|\bbottleneck"
+    r"\bexhaust(ed|ion|ing)\b|\bmisconfigur|\boverload(ed|ing)?\b|\bbottleneck|"
+    # "The core issue was a mismatch ...", "The incident began ... when GCP deployed ...",
+    # "Initial mitigation attempts were hampered by red herrings".
+    r"\bthe (core|main|primary|underlying|real|actual|fundamental) (problem|issue|flaw|culprit) "
+    r"(was|is)\b(?! (\w+ly )?(identified|found|located|fixed|resolved|terminated|removed|"
+    r"killed|stopped|addressed|mitigated)\b)|"
+    r"\b(incident|outage|issue|problem|disruption)s? (began|started) [^.;]{0,40}\bwhen\b|"
+    r"\b(hampered|hindered) by\b"
 )
 CAUSE_WEAK = re.compile(
     r"\bbug\b|\bregression\b|\bhuman error\b|\btypo\b|\bexpired\b|\bsaturat|\bspike\b|"
@@ -194,14 +201,15 @@ CAUSE_SEARCH = re.compile(
     r"\s+(a|the|our|any|its)\s+(root[\s-]cause|cause|source)|"
     r"(root[\s-]cause|cause) (analysis|is (still )?(unknown|unclear))|"
     r"possible causes|what the (possible )?causes|\broot[\s-]?caused\b|"
-    r"\broot[\s-]cause (finding|identification|was found|was identified)|different root[\s-]causes|"
+    r"\broot[\s-]cause (finding|identification|was found|was identified)(?! as| to be)|"
+    r"different root[\s-]causes|"
     r"\banother root[\s-]cause\b|"
     r"\b(don't|do not|didn't|did not|doesn't) (yet )?(have|know) (an?|the|any)"
     r"( exact| clear| definitive| final)? root[\s-]cause|"
     r"as a result of (this|the|these) (outage|incident|event|issue|disruption)s?|"
     r"\bwhether\b.*|\bif\b.*\bcaus\w*|\bto (prevent|avoid|minimi[sz]e|reduce) ((?!\bbut\b)[^,.;])*|"
     # "a scheduled pipeline was automatically triggered": what started, not what caused it
-    r"\b(was|were|got|been|being|is|are) (\w+ly )?triggered\b(?! by)|"
+    r"\b(was|were|got|been|being|is|are) (\w+ly )?triggered\b(?! by)(?![^.;]{0,40}\bwhen\b)|"
     # "not because we had planned for them": the cause it names is denied
     r"\bnot because\b|"
     # "resulted in the following problems:" announces the consequences listed below it
@@ -222,7 +230,15 @@ CAUSE_REJECTED = re.compile(
     r"\bnot caused by\b|\bturned out not\b|\bnot (related|responsible)\b|\bdid not cause\b|"
     r"\bwithout customer impact\b|\b(we|they) (were|are) not (affected|impacted)\b|"
     r"\bthere (was|were) no (loss|impact|outage|downtime|disruption)\b|"
-    r"^\W*(luckily|fortunately|thankfully)\b"  # what went right
+    r"^\W*(luckily|fortunately|thankfully)\b|"  # what went right
+    # What the incident did, not what caused it: "The incident resulted in 31 hours of
+    # downtime", "These issues led to ...", "Customer impact included ...", an apology for
+    # "the inconvenience caused".
+    r"^\W*(the|this|these|that|those)( \w+)? (incidents?|outages?|disruptions?|issues|compromise|"
+    r"breach|degradation|downtime) (also |further |then |ultimately |eventually |in turn )?"
+    r"(caused|resulted|led|meant|left|affected|impacted)\b|"
+    r"^\W*(the )?(\w+ )?(customer |user )?impact (included|includes|was|were)\b|"
+    r"\bapologi[sz]|\bapology\b|\binconvenience\b"
 )
 
 # Commitment or progress with "we" (or a status marker): enough on its own for an action.
