@@ -434,6 +434,38 @@ def test_audited_mapping_scores_only_source_labels_that_denote_a_cause(taxonomy)
             assert set(te.GROUPS[group]) <= cause_ids
 
 
+def test_labels_after_a_split_marker_get_that_split_and_no_hash_split(tmp_path) -> None:
+    te = _taxonomy_eval()
+    labels = tmp_path / "labels.txt"
+    labels.write_text(
+        "# header\nwikitech-a.txt network\n#\n#! split heldout2\n"
+        "# wikitech-b.txt  left out\nwikitech-c.txt capacity code_defect\n",
+        encoding="utf-8",
+    )
+    assert te.own_labels(labels) == {
+        "wikitech-a.txt": ("network",),
+        "wikitech-c.txt": ("capacity", "code_defect"),
+    }
+    assert te.fixed_splits(labels) == {"wikitech-c.txt": "heldout2"}
+    doc = te.LabelledDoc("wikitech-c.txt", tmp_path, "", frozenset(), {}, "heldout2")
+    assert doc.split == "heldout2"
+    assert te.LabelledDoc("wikitech-a.txt", tmp_path, "", frozenset(), {}).split in {
+        "dev",
+        "heldout",
+    }
+
+
+def test_the_blind_heldout2_block_is_never_in_a_dev_split() -> None:
+    te = _taxonomy_eval()
+    heldout2 = te.fixed_splits()
+    assert len(heldout2) == 48 and set(heldout2.values()) == {"heldout2"}
+    assert not set(heldout2) & {n for n, s in te.fixed_splits().items() if s != "heldout2"}
+    if not te.PUBLIC.exists():
+        pytest.skip("corpora not present")
+    for doc in te.withhold_heldout2(te.load_docs(te.AUDITED)):
+        assert not (doc.name in heldout2 and doc.split == "dev")
+
+
 def test_linear_layer_learns_which_sentence_carries_a_document_label(tmp_path) -> None:
     # Positive documents hold one sentence along +x among noise along y; negatives only noise.
     te = _taxonomy_eval()
