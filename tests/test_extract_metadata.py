@@ -170,3 +170,32 @@ def test_days_months_and_plain_words_after_outage_from_are_not_organisations(nlp
         "until Thursday, February 10 at 7:30 PM PT. The outage for customers lasted a day.\n"
     )
     assert _inline(nlp, text, fmt="text").organization not in ("Wednesday", "February", "Customers")
+
+
+@pytest.mark.models
+def test_the_subject_that_suffered_the_incident_in_the_opening_names_the_organisation(nlp):
+    lower_case_domain = (
+        "On Friday, November 18th, 2022, widgetly.io experienced 13 minutes of downtime. "
+        "A database failover stalled every API call.\n"
+    )
+    assert _inline(nlp, lower_case_domain, fmt="text").organization == "widgetly.io"
+    customers = (
+        "Between March 26 and April 10, 2019, Blorpco customers experienced long queue "
+        "delays. A slow disk on the queue host caused it.\n"
+    )
+    assert _inline(nlp, customers, fmt="text").organization == "Blorpco"
+    part = (
+        "On November 16, 2021, at 09:35 PT, Zentral Cloud Networking experienced issues "
+        "with its load balancers. A bad configuration push caused it.\n"
+    )
+    assert _inline(nlp, part, fmt="text").organization == "Zentral Cloud"
+
+
+@pytest.mark.models
+def test_common_words_and_tools_looked_at_are_not_organisations(nlp):
+    text = (
+        "Users experienced slow builds for an hour. Later, users saw errors. "
+        "Tim looked at grafana and saw a node at full memory; grafana showed the proxy "
+        "restarting.\n"
+    )
+    assert _inline(nlp, text, fmt="text").organization == ""

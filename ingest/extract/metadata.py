@@ -103,6 +103,26 @@ DOMAIN = re.compile(
     r"(?![\w-])",
     re.IGNORECASE,
 )
+# A web host with subdomains ("hub.mybinder.org"): the registrable name is what counts.
+SUBDOMAIN_HOST = re.compile(
+    r"(?<![\w@/.-])(?:https?://)?(?:[a-z0-9-]+\.)+"
+    r"([a-z0-9][a-z0-9-]{1,40}\.(?:org|com|io|net|dev|app|cloud))(?![\w.-]*\w)",
+    re.IGNORECASE,
+)
+# "On June 8, 2021, Fastly experienced a global disruption", "CircleCI customers experienced
+# delays", "Acme's network began experiencing failures", "incident.io experienced downtime":
+# the subject of the opening sentence that suffered the incident is the writer (or the
+# provider the report is about).
+OPENING_SUBJECT = re.compile(
+    r"(?:^\W*|[,;:]\s+|\b(?:when|and|but)\s+)(?:the\s+)?(?:entire\s+)?"
+    r"(?P<name>[A-Z][\w.&-]*(?:\s+[A-Z][\w.&-]*){0,2}|[a-z][\w-]*\.(?:io|com|org|net|dev|app))"
+    r"(?:'s|\u2019s)?(?:\s+[a-z][\w-]*){0,3}?\s+(?:began\s+)?"
+    r"(?:experienc(?:ed|ing)|suffered|(?:was|were)\s+notified|identified\s+and\s+fixed)\b"
+)
+# Trailing words that name a part of the organisation's offering, not the organisation.
+_PART_WORDS = re.compile(
+    r"\s+(?:Networking|Network|Services?|Platform|Storage|Compute|Engineering|Team|API|App)$"
+)
 _COMMON_DOMAINS = {
     "github",
     "gitlab",
@@ -135,6 +155,10 @@ _COMMON_DOMAINS = {
     "facebook",
     "apple",
     "letsencrypt",
+    "gcr",
+    "quay",
+    "k8s",
+    "kubernetes",
 }
 _VENDOR_KINDS = {
     "email",
@@ -496,6 +520,24 @@ def _is_question(text: str) -> bool:
     return text.rstrip().rstrip("*_\"')").endswith("?")
 
 
+def _opening_subjects(text: str, views: list[SentenceView], limit: int = 3) -> list[str]:
+    """Names that suffered the incident in the report's first sentences ("Fastly experienced")."""
+    names = []
+    prose = [v for v in views if not _is_question(v.text)][:limit]
+    for view in prose:
+        for match in OPENING_SUBJECT.finditer(normalize_quotes(view.text)):
+            name = match.group("name")
+            if " " in name:
+                name = _PART_WORDS.sub("", name)
+            first = name.split()[0]
+            # "Users experienced errors", "Some customers ...": a common word written in lower
+            # case elsewhere in the report is no name.
+            if first[:1].isupper() and re.search(r"\b" + re.escape(first.lower()) + r"s?\b", text):
+                continue
+            names.append(name)
+    return names
+
+
 def find_organization(text: str, views: list[SentenceView], title: str) -> str:
     """The organisation the report speaks for (most cited ORG-like name, "our"-weighted)."""
     kinds = system_kinds()
@@ -534,9 +576,10 @@ def find_organization(text: str, views: list[SentenceView], title: str) -> str:
             start = view.offset + ent.start_char
             context = normalize_quotes(text[max(0, start - 12) : start + len(name) + 30]).lower()
             # "at Mailgun", "Mailgun's", "the Mailgun team": the writer's own name. ("our X"
-            # says the opposite: X is something the writer owns.)
-            if re.search(
-                r"\b(at|from|we at|here at) "
+            # says the opposite: X is something the writer owns; "looked at grafana" names a
+            # tool, and a name written in lower case is a tool, not who writes.)
+            if ent.text[:1].isupper() and re.search(
+                r"(?<!look )(?<!looked )(?<!looking )\b(at|from|we at|here at) "
                 + re.escape(key)
                 + r"\b|"
                 + re.escape(key)
@@ -570,7 +613,16 @@ def find_organization(text: str, views: list[SentenceView], title: str) -> str:
         surface.setdefault(key, name if name[:1].isupper() else name.capitalize())
         scores[key] += 5.0
         evidence.add(key)
-    for domain, count in Counter(m.group(1).lower() for m in DOMAIN.finditer(text)).items():
+    for name in _opening_subjects(text, views):
+        key = name.lower()
+        if key in _NOT_ORGS or _CALENDAR_WORD.match(key):
+            continue
+        surface.setdefault(key, name)
+        scores[key] += 4.0
+        evidence.add(key)
+    hosts = [m.group(1).lower() for m in DOMAIN.finditer(text)]
+    hosts += [m.group(1).lower() for m in SUBDOMAIN_HOST.finditer(text)]
+    for domain, count in Counter(hosts).items():
         if domain.split(".")[0] in _COMMON_DOMAINS:
             continue
         surface.setdefault(domain, domain)
