@@ -501,3 +501,31 @@ def test_a_root_cause_identified_as_something_is_a_cause_not_a_search(nlp):
     texts = [c.text for c in _analyze(nlp, text).causes]
     assert "The root cause was identified as a race between two cleanup jobs." in texts
     assert any(t.startswith("The failover was triggered when") for t in texts)
+
+
+def test_status_items_of_a_follow_up_list_are_actions_not_factors(nlp):
+    text = (
+        "Checkout was unavailable for forty minutes on Tuesday.\n\n"
+        "• The queue consumer ran out of file handles because each retry opened a new socket.\n"
+        "• Retries were not capped, so the handles leaked faster under load.\n"
+        "• Status: Done - Cap the number of retries per message.\n"
+        "• Status: on-going - Close sockets when a retry gives up.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert texts == [
+        "The queue consumer ran out of file handles because each retry opened a new socket.",
+        "Retries were not capped, so the handles leaked faster under load.",
+    ]
+
+
+def test_what_should_have_happened_in_the_incident_is_a_contributing_cause(nlp):
+    text = (
+        "Search results were stale for two hours.\n\n"
+        "The disk alert should have paged the on-call engineer, but it was misrouted due to a "
+        "typo in the rota.\n\n"
+        "Every alert should have a runbook, because runbooks shorten outages.\n"
+    )
+    causes = _analyze(nlp, text).causes
+    assert [(c.kind, c.text[:40]) for c in causes] == [
+        ("contributing", "The disk alert should have paged the on-")
+    ]

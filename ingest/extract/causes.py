@@ -101,6 +101,20 @@ WENT_WELL = re.compile(
 # Advice, a lesson told as a rule ("Unrelated deployments shouldn't trigger rollouts"); not
 # "must", which also states requirements ("requests with a body must set duplex").
 ADVICE = re.compile(r"\b(should|shouldn't|ought to)\b")
+# What should have happened in this incident and did not ("The alert should have paged, but
+# was misconfigured", "the second removal should not have been started"): neither advice nor
+# an action (nobody can act on the past); a cause when its words name one.
+COUNTERFACTUAL = re.compile(
+    r"\bshould(n't| not)? have (been |had )?(\w+ed|\w+en|sent|paged|run|done|made|caught|kept|"
+    r"put|set|left|brought|got|thought|found|built)\b"
+)
+# A follow-up item that opens with its status ("Status: Declined - Fix ...", "Status: on-going
+# - Audit ..."): an action, never a finding.
+STATUS_FIELD = re.compile(
+    r"^\W*status\s*:\s*(done|complete[d]?|resolved|unresolved|declined|on-?going|in progress|"
+    r"open|todo|to do|planned|not started|won'?t ?fix|none)\b",
+    re.IGNORECASE,
+)
 BACK_REFERENCE = re.compile(r"^\W*(this|that|these|those)\b(?! (is|was) (why|how))", re.IGNORECASE)
 
 
@@ -179,10 +193,15 @@ def is_causal(view: SentenceView) -> bool:
     lowered = normalize_quotes(view.text).lower()
     if CAUSE_REJECTED.search(lowered) or REMEDY.search(lowered) or _is_question(lowered):
         return False  # rejected, a remedy, or a question
-    if view.sentence.role == "action" or ACTION_CUES.search(lowered):
+    if STATUS_FIELD.match(lowered):
+        return False  # "Status: Done - ..." is an item of the follow-up list
+    counterfactual = bool(COUNTERFACTUAL.search(lowered))
+    if (view.sentence.role == "action" and not counterfactual) or ACTION_CUES.search(lowered):
         return False
-    if SPECULATION.search(lowered) or WENT_WELL.search(lowered) or ADVICE.search(lowered):
+    if SPECULATION.search(lowered) or WENT_WELL.search(lowered):
         return False  # "It could be that the pool was draining", "great job debugging"
+    if ADVICE.search(lowered) and not counterfactual:
+        return False
     if is_imperative(view.text, view.span) and not is_finite_statement(view.text, view.span):
         return False  # "Fix bug preventing ..." asks for a change: an action
     if "cause" in view.sentence.roles:
@@ -205,6 +224,8 @@ def cause_kind(text: str, heading: str, dated: bool = False) -> str:
         return "trigger"
     if ROOT.search(lowered) or "root cause" in head:
         return "root_cause"
+    if COUNTERFACTUAL.search(lowered):
+        return "contributing"  # what should have happened and did not
     if CONTRIBUTING.search(lowered):
         return "contributing"
     if TRIGGER.search(lowered) or dated:
@@ -629,6 +650,7 @@ def _factor_causes(text: str, views: list[SentenceView], items: list[list[int]])
             not any(_not_rejected(views[i]) for i in item)
             or GOOD_OUTCOME.search(lowered)
             or WENT_WELL.search(lowered)
+            or STATUS_FIELD.match(lowered)
         ):
             continue  # a remedy ("Banning the repository resolved the issue"), a good outcome
         head = views[item[0]]
