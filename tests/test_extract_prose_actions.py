@@ -61,3 +61,47 @@ def test_prose_follow_ups_are_actions_with_their_status(nlp):
     # follow-up items.
     assert "committed to ensuring" not in found
     assert "engineers reverted the change" not in found
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("Long-term corrective actions include adding a canary stage.", "planned"),
+        ("Identified improvements include raising the queue limit for batch jobs.", "planned"),
+        ("To prevent recurrence, Acme immediately disabled the cleanup job.", "done"),
+        ("To avoid a repeat, the billing team moved the cron job off the primary.", "done"),
+        ("Dashboards are being made clearer for the on-call rotation.", "in_progress"),
+    ],
+)
+def test_named_and_preventive_work_status(text, status):
+    assert action_status(text) == status
+
+
+PROSE_NAMED = (
+    "On May 2, Acme's uploads failed for an hour after a quota was reached. Engineers raised "
+    "the quota at 11:05 UTC.\n\n"
+    "To prevent recurrence, Acme disabled the job that filled the bucket. Long-term corrective "
+    "actions include adding quota alerts and moving uploads to a second region. Runbooks and "
+    "failover drills will also be improved. The storage platform team will add per-tenant "
+    "limits. Quota dashboards are being made visible to every team.\n\n"
+    "Acme committed to providing more information as it becomes available. This openness aims "
+    "to let customers review their own usage.\n"
+)
+
+
+@pytest.mark.models
+def test_named_work_and_preventive_steps_are_actions(nlp):
+    actions = {a.text: a.status for a in _analysis(nlp, PROSE_NAMED).actions}
+    assert actions.get("To prevent recurrence, Acme disabled the job that filled the bucket.") == (
+        "done"
+    )
+    assert any(t.startswith("Long-term corrective actions") for t in actions)
+    assert actions.get("Runbooks and failover drills will also be improved.") == "planned"
+    assert actions.get("The storage platform team will add per-tenant limits.") == "planned"
+    assert actions.get("Quota dashboards are being made visible to every team.") == "in_progress"
+    found = " ".join(actions)
+    # The mitigation, a promise to keep customers informed and what something is for are not
+    # follow-up items.
+    assert "raised the quota" not in found
+    assert "more information" not in found
+    assert "aims to let" not in found

@@ -82,7 +82,8 @@ IN_PROGRESS_WORDS = re.compile(
     r"\b(?:is|are) (?:also |now |currently |actively )?(?:working on|reviewing|implementing|"
     r"enhancing|collaborating|developing|building|prioriti[sz]ing|investing in|evaluating|"
     r"rolling out|re-?architecting|redesigning|exploring|introducing|auditing)\b|"
-    r"\b(?:is|are) being (?:updated|improved|reviewed|enhanced|introduced|strengthened)\b",
+    r"\b(?:is|are) being (?:updated|improved|reviewed|enhanced|introduced|strengthened|made|"
+    r"written|expanded|extended)\b",
     re.IGNORECASE,
 )
 DONE_WORDS = re.compile(
@@ -101,7 +102,11 @@ PLANNED_WORDS = re.compile(
     r"\bplan(?:ned|s)? to\b|\b(?:aims?|intends?|committed|commits|pledged) to\b|"
     r"\bplans (?:several|numerous|a number of|further|additional|various|multiple)\b|"
     r"\bgoing forward\b|\blonger term\b|\bin the future\b|\bshould\b|"
-    r"\bneeds?\b|\bmust\b|\bwould like to\b|\bnext (?:week|month|quarter|year)\b|\bTODO\b",
+    r"\bneeds?\b|\bmust\b|\bwould like to\b|\bnext (?:week|month|quarter|year)\b|\bTODO\b|"
+    # "Corrective actions include ...", "Identified improvements include ...": work named, not
+    # reported as done.
+    r"\b(?:improvements|changes|actions|measures|remediations?|safeguards|steps) "
+    r"(?:include|are planned)\b|\blong[- ]term\b",
     re.IGNORECASE,
 )
 # An item that opens with a past-tense verb reports work done ("Implemented retry limits").
@@ -111,6 +116,10 @@ PAST_LEAD = re.compile(
     r"wrote|documented|issued|sent|reverted|switched|changed|improved|merged|shipped|"
     r"restored|rotated|published|notified|contacted|raised|lowered|pinned|locked)\b",
     re.IGNORECASE,
+)
+# "To prevent recurrence, Acme (immediately) disabled ...": a step taken since, done.
+PREVENTED_SINCE = re.compile(
+    r"^\W*to (?:prevent|avoid) [^,.]{1,60}, (?:\w+ ){1,4}?(?:\w+ly )?(?!need)\w+ed\b", re.I
 )
 # Work the team reports as its own and done ("we have added", "we've moved").
 WE_DID = re.compile(r"\bwe(?: have|'ve)\b|\bwe (?:made|added|moved|fixed|deployed)\b", re.I)
@@ -203,7 +212,12 @@ def action_status(text: str, heading: str = "") -> str:
     body = re.sub(r"^[\W_]+", "", LEAD_IN.sub("", normalized, count=1))
     if ACTION_IMPERATIVE.match(body) and not WE_DID.search(normalized):
         return "planned"  # "Decide what to do with hosts that have already failed"
-    if DONE_WORDS.search(normalized) or PAST_LEAD.match(body) or WE_PERFECT.match(body):
+    if (
+        DONE_WORDS.search(normalized)
+        or PAST_LEAD.match(body)
+        or WE_PERFECT.match(body)
+        or PREVENTED_SINCE.match(normalized)
+    ):
         return "done"
     if PLANNED_WORDS.search(normalized) or ACTION_IMPERATIVE.match(body):
         return "planned"
@@ -259,6 +273,19 @@ def _is_action_section(view: SentenceView) -> bool:
 ACTION_LABEL = re.compile(
     r"^\W*(action items?|follow[\s-]?ups?|to[\s-]?dos?|next steps?)\W*$", re.I
 )
+# What a thing is for ("This transparency aims to allow customers ..."), not a plan.
+PURPOSE = re.compile(
+    r"^\W*(this|that|these|those|it|which)\b[^,.;]{0,40}?\b(aims?|intends?|is (meant|intended|"
+    r"designed)) to\b",
+    re.IGNORECASE,
+)
+# A promise to keep customers informed is no corrective step ("committed to providing more
+# information as it becomes available").
+KEEP_INFORMED = re.compile(
+    r"\b(provid|shar|post|publish|giv)\w* (more |further |additional |regular |frequent )?"
+    r"(information|updates|details)\b|\bkeep (\w+ )?(informed|updated|posted)\b",
+    re.IGNORECASE,
+)
 CONTINUES_ACTION = re.compile(
     r"^\W*(this|that|these|it|the) (will|would|should|effort|work|change|changes|project|tool|"
     r"include|includes|"
@@ -291,7 +318,14 @@ def _follow_up(action: Action, lowered: str) -> bool:
     narrative; only plans, work in progress and steps taken since count as action items."""
     if action.status in ("planned", "in_progress"):
         return True
-    return bool(re.search(r"\b(already|since|now|going forward|follow[- ]?up|permanent)", lowered))
+    if PREVENTED_SINCE.match(lowered):
+        return True  # "To prevent recurrence, Acme disabled the automation"
+    return bool(
+        re.search(
+            r"\b(already|since|now|going forward|follow[- ]?up|permanent)",
+            lowered,
+        )
+    )
 
 
 def _make_action(text: str, start: int, end: int, sentence: int, heading: str = "") -> Action:
@@ -572,7 +606,7 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
             i += 2
             continue
         lowered = normalize_quotes(view.text).lower()
-        committed = bool(ACTION_CUES.search(lowered))
+        committed = bool(ACTION_CUES.search(lowered)) and not PURPOSE.search(lowered)
         is_action = "action" in view.sentence.roles and (
             view.sentence.role == "action" or committed or in_section
         )
@@ -580,6 +614,7 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
             is_action
             and (committed or (in_section and kind != "paragraph"))
             and not ACTION_ANNOUNCEMENT.search(lowered)
+            and not KEEP_INFORMED.search(lowered)
         ):
             # Sentences that go on about the same step ("This will help ...") join it.
             j = i + 1

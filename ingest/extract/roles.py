@@ -265,11 +265,19 @@ ACTION_CUES = re.compile(
     # them do ("GitHub plans to ...", "AWS is reviewing ...", "procedures are being updated").
     r"\b(plans|planned|intends|aims|(?<!is )(?<!are )(?<!'re )committed|pledged) to (?!be\b)|"
     r"\bplans (several|numerous|a number of|further|additional|various|multiple) |"
-    r"\b(they|the (\w+ )?teams?|engineers|the company) (will|'ll|are going to)\b|"
+    r"\b(they|the (\w+ ){0,2}teams?|engineers|the company) (will|'ll|are going to)\b|"
     r"\b(is|are) (also |now |currently |actively )?(working on|reviewing|implementing|enhancing|"
     r"collaborating|developing|building|prioriti[sz]ing|investing in|evaluating|rolling out|"
     r"re-?architecting|redesigning|exploring|introducing|auditing)\b|"
-    r"\b(is|are) being (updated|improved|reviewed|implemented|enhanced|introduced|strengthened)\b|"
+    r"\b(is|are) being (updated|improved|reviewed|implemented|enhanced|introduced|strengthened|"
+    r"made|added|developed|built|deployed|rolled out|written|tested|expanded|extended)\b|"
+    # Future work told in the passive ("Disaster recovery testing will also be enhanced").
+    r"\bwill (also |further |then )?be (enhanced|improved|added|updated|implemented|reviewed|"
+    r"introduced|rolled out|migrated|replaced|upgraded|extended|expanded|strengthened|automated|"
+    r"documented|hardened|revisited|reconfigured|audited|tuned|adjusted)\b|"
+    # A step named for what it prevents ("To prevent recurrence, Acme disabled ...").
+    r"^\W*to (prevent|avoid) (a |any )?(recurrence|reoccurrence|repeat|repetition|similar|future|"
+    r"(this|it) (from )?(happening|occurring) again)|"
     r"\b(improvements|changes|actions|measures|remediations?|safeguards) (include|are planned)\b|"
     r"\b(were|are) also planned\b"
 )
