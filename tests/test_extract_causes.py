@@ -529,3 +529,57 @@ def test_what_should_have_happened_in_the_incident_is_a_contributing_cause(nlp):
     assert [(c.kind, c.text[:40]) for c in causes] == [
         ("contributing", "The disk alert should have paged the on-")
     ]
+
+
+def test_culprit_hence_and_an_issue_with_name_causes(nlp):
+    text = (
+        "Payments were slow for an hour.\n\n"
+        "The culprit was determined to be a commit that disabled connection reuse.\n\n"
+        "The standby had no free disk, hence the failover never completed.\n\n"
+        "Uploads were affected by an issue with the object store gateway.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert texts == [
+        "The culprit was determined to be a commit that disabled connection reuse.",
+        "The standby had no free disk, hence the failover never completed.",
+        "Uploads were affected by an issue with the object store gateway.",
+    ]
+
+
+def test_likely_results_protection_and_broken_off_cues_are_not_causes(nlp):
+    text = (
+        "Payments were slow for an hour.\n\n"
+        "The cause of the timeouts is likely the result of an old driver.\n\n"
+        "Our canary stage prevented this from having an impact on the main cluster.\n\n"
+        "Also from the load balancer health checks, none of the eleven backends in the second "
+        "region were healthy due to\n"
+    )
+    assert _analyze(nlp, text).causes == ()
+
+
+def test_what_could_have_prevented_it_is_not_a_listed_factor(nlp):
+    text = (
+        "Payments were slow for an hour.\n\n"
+        "• The pool size was set to one by a bad default.\n"
+        "• The retry loop had no backoff, so the database was flooded.\n"
+        "• From a wider view, this could have been prevented by either of two things:\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert texts == [
+        "The pool size was set to one by a bad default.",
+        "The retry loop had no backoff, so the database was flooded.",
+    ]
+
+
+def test_the_sentence_before_as_a_result_is_a_cause(nlp):
+    text = (
+        "Logins failed for twenty minutes on Friday.\n\n"
+        "The identity proxy loaded its routes from a directory that the package removed. "
+        "As a result, users were served 404 pages.\n\n"
+        "Our customers rely on us and we let them down. As a result, we will add a second "
+        "proxy in every region.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert texts == [
+        "The identity proxy loaded its routes from a directory that the package removed."
+    ]

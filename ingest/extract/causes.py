@@ -77,6 +77,11 @@ CONSEQUENCE = re.compile(
     r"(caused|causes|resulted|results|led|leads|meant|means|left|made|triggered)\b",
     re.IGNORECASE,
 )
+# A sentence that opens by calling itself the result of the one before ("As a result, users
+# were served 404s"): that one is a cause, whatever its words.
+RESULT_OPENER = re.compile(
+    r"^\W*(as a result|consequently|because of this|due to this)\b(?! of)", re.IGNORECASE
+)
 # Hedged wording opens speculation ("Potentially causing all of the pods ...").
 HEDGED = re.compile(r"^\W*(potentially|possibly|probably|perhaps|maybe|presumably)\b", re.I)
 # Speculation anywhere in the sentence ("It could be that ...", "I suspect this is due to
@@ -90,7 +95,9 @@ SPECULATION = re.compile(
     r"\bunclear (if|whether)\b|\b(perhaps|presumably|possibly|probably|most likely)\b|"
     r"\b(assumed|believed|thought|suspected) to be (due|caused|because|related)\b|"
     r"\b(seems|seem|seemed|appears|appear) to be (causing|the cause|due|related)\b|"
-    r"\bsuspected (of|to be|as)\b|\bwe don't know\b"
+    r"\bsuspected (of|to be|as)\b|\bwe don't know\b|"
+    r"\b(is|are|was|were) (most |very )?likely (the result|a result|due|caused|related|the cause|"
+    r"because)\b"
 )
 # What went well ("The staging cluster helped us catch this", "did a great job", "Cluster
 # healed itself", "We were alerted to the outage by automated bots").
@@ -464,7 +471,11 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
             or (_is_question(view.text) and not (under_heading and listed_item))
             or _heading_like(view)
             or _describes_section(view)
-            or not (is_causal(view) or ((under_heading or in_explanation) and _not_rejected(view)))
+            or not (
+                is_causal(view)
+                or ((under_heading or in_explanation) and _not_rejected(view))
+                or _result_follows(views, i)
+            )
             or (_under_what_went_wrong(view) and not _has_cause_signal(view))
         ):
             i += 1
@@ -501,6 +512,23 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
         causes.extend(_factor_causes(text, views, factors + announced))
         causes.sort(key=lambda cause: cause.start)
     return tuple(causes)
+
+
+def _result_follows(views: list[SentenceView], i: int) -> bool:
+    """The next sentence of the paragraph calls itself the result of this one ("Apache loaded
+    its sites from that directory. As a result, users were served 404s.")."""
+    view = views[i]
+    return (
+        i + 1 < len(views)
+        and views[i + 1].block == view.block
+        and view.sentence.block_kind == "paragraph"
+        and bool(RESULT_OPENER.match(views[i + 1].text))
+        and views[i + 1].sentence.role != "action"  # "As a result, we are taking these steps"
+        and not ACTION_CUES.search(normalize_quotes(views[i + 1].text).lower())
+        and _not_rejected(view)
+        and view.sentence.role != "action"
+        and not _is_question(view.text)
+    )
 
 
 def _item_forms(views: list[SentenceView], run: list[list[int]]) -> list[str]:
@@ -711,7 +739,8 @@ REMEDY = re.compile(
     r"\b(resolved|fixed|addressed|eliminated) the ([\w-]+ ){0,3}(issue|problem|cause)s?\b|"
     r"\bworked (correctly|as (expected|intended)|fine|well)\b|"
     r"\b(was|were|been) (identified|found|diagnosed) and (fixed|resolved)\b|"
-    r"\bwould (not )?have (prevented|protected|avoided|caught|stopped)\b"
+    r"\bwould (not )?have (prevented|protected|avoided|caught|stopped)\b|"
+    r"\bcould (not )?have been prevented\b"
 )
 
 

@@ -157,14 +157,20 @@ CAUSE_STRONG = re.compile(
     r"(was|is)\b(?! (\w+ly )?(identified|found|located|fixed|resolved|terminated|removed|"
     r"killed|stopped|addressed|mitigated)\b)|"
     r"\b(incident|outage|issue|problem|disruption)s? (began|started) [^.;]{0,40}\bwhen\b|"
-    r"\b(hampered|hindered) by\b"
+    r"\b(hampered|hindered) by\b|"
+    # "The culprit was determined to be this commit" (not "the culprit was identified").
+    r"\bthe (\w+ )?culprit (was|is)\b(?! (\w+ly )?(identified|found|located|fixed|resolved|"
+    r"terminated|removed|killed|stopped)\b)|"
+    # "images were impacted by an issue with our cache servers": a cause in the passive.
+    r"\b(impacted|affected|disrupted|degraded)\b[^.;]{0,80}\bby an? (\w+ ){0,2}(issue|problem|bug|"
+    r"fault|failure) with\b"
 )
 CAUSE_WEAK = re.compile(
     r"\bbug\b|\bregression\b|\bhuman error\b|\btypo\b|\bexpired\b|\bsaturat|\bspike\b|"
     r"\bfailed to\b|\bwithout\b.*\b(limit|check|validation)|\bincorrect(ly)?\b|\bwrong\b|"
     r"\bunexpected(ly)?\b|\bleak\b|\bflood|\bstorm\b|\bcascad|\bretr(y|ied|ies|ying)\b|"
     r"\b(is|was|were|are) related to\b|\bnot (correctly|properly)\b|\bincompatib|"
-    r"\bbreaking change\b|\bcompatibility (break|issue|problem)\b"
+    r"\bbreaking change\b|\bcompatibility (break|issue|problem)\b|\bhence\b"
 )
 # A deficiency named as a noun phrase: how "Contributing factors" lists are written.
 CAUSE_DEFICIENCY = re.compile(
@@ -221,8 +227,13 @@ GOOD_OUTCOME = re.compile(
     r"\b(result(ed|ing|s)? in|led to|leading to|caus(ed|ing)|allow(ed|ing)|enabl(ed|ing))\b"
     r".{0,60}\b(resum|recover|restor|normal|stabili[sz]|improv|success|health(y|ier)|back to|"
     r"correct (itself|themselves)|self-heal)|\bwithout causing\b|"
-    r"\b(changes?|fix(es)?|patch(es)?) that (resolved|fixed|addressed|mitigated)\b"
+    r"\b(changes?|fix(es)?|patch(es)?) that (resolved|fixed|addressed|mitigated)\b|"
+    # "Our staged rollout prevented this from having an impact on the databases"
+    r"\bprevent(ed|s|ing)? (this|it|that|them|the \w+) from (having|causing|affecting|impacting|"
+    r"reaching)\b"
 )
+# A cue the sentence breaks off after ("no nodes were pooled due to"): it names no cause.
+CAUSE_DANGLING = re.compile(r"\b(due to|because of|caused by|as a result of)\s*$")
 # Speculation the text itself rejects.
 CAUSE_REJECTED = re.compile(
     r"\bdid not reveal\b|\bdidn't reveal\b|\bruled out\b|\bno evidence\b|"
@@ -358,7 +369,7 @@ def cause_score(text: str, block_kind: str = "paragraph") -> float:
     a list item or table row, where contributing factors are listed, and half elsewhere.
     """
     lowered = normalize_quotes(text).lower()
-    if CAUSE_REJECTED.search(lowered):
+    if CAUSE_REJECTED.search(lowered) or CAUSE_DANGLING.search(lowered):
         return 0.0
     if GOOD_OUTCOME.search(lowered) and not CAUSE_WEAK.search(lowered):
         return 0.0
