@@ -105,3 +105,43 @@ def test_named_work_and_preventive_steps_are_actions(nlp):
     assert "raised the quota" not in found
     assert "more information" not in found
     assert "aims to let" not in found
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("Status: on-going - Audit the disk quotas on every cache host.", "in_progress"),
+        ("Status: Unresolved The parser crashes on an empty config file.", "planned"),
+        ("Status: Done - The old package is gone and the site is up.", "done"),
+    ],
+)
+def test_status_lead_gives_the_status(text, status):
+    assert action_status(text) == status
+
+
+TRACKED = (
+    "The cache hosts were restarted with an empty disk.\n\n"
+    "- The wipe script did not check the free space before starting.\n"
+    "- The operator should have checked the first few hosts before going on.\n"
+    "- Status: Done - The old wipe script is gone.\n"
+    "- Status: on-going - Audit the disk quotas on every cache host.\n"
+    "- Status: Declined - Add an alert on free disk space?\n\n"
+    "The follow-up for the parser:\n\n"
+    "- Status: Unresolved The parser crashes on an empty config file.\n"
+)
+
+
+@pytest.mark.models
+def test_tracked_tasks_are_actions(nlp):
+    actions = {a.text: a.status for a in _analysis(nlp, TRACKED).actions}
+    assert actions.get("Status: Done - The old wipe script is gone.") == "done"
+    assert actions.get("Status: on-going - Audit the disk quotas on every cache host.") == (
+        "in_progress"
+    )
+    assert actions.get("Status: Declined - Add an alert on free disk space?") == "planned"
+    assert actions.get("Status: Unresolved The parser crashes on an empty config file.") == (
+        "planned"
+    )
+    found = " ".join(actions)
+    assert "should have checked" not in found
+    assert "did not check" not in found

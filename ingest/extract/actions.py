@@ -61,12 +61,13 @@ DONE_MARK = re.compile(
 )
 PLANNED_MARK = re.compile(
     r"\(\s*(planned|todo|to do|not started|open|pending|backlog|proposed)\s*\)|\[ \]|"
-    r"\bstatus\s*:\s*(planned|todo|to do|not started|open|pending|backlog)\b",
+    r"\bstatus\s*:\s*(planned|todo|to do|not started|open|pending|backlog|declined|unresolved|"
+    r"won'?t ?fix)\b",
     re.IGNORECASE,
 )
 IN_PROGRESS_MARK = re.compile(
     r"\(\s*(in progress|ongoing|in-progress|started|wip|underway)\s*\)|"
-    r"\bstatus\s*:\s*(in progress|ongoing|in-progress|started|wip)\b",
+    r"\bstatus\s*:\s*(in progress|on-?going|in-progress|started|wip)\b",
     re.IGNORECASE,
 )
 IN_PROGRESS_WORDS = re.compile(
@@ -165,6 +166,19 @@ DUE = re.compile(
     + r"(?: \d{1,2}(?:st|nd|rd|th)?)?(?:,? \d{4})?)",
     re.IGNORECASE,
 )
+
+
+# A tracked task: the item opens with its status ("Status: Done - ...", "Status: Declined - ...").
+STATUS_LEAD = re.compile(
+    r"^\W*status\s*:\s*(done|resolved|fixed|complete[d]?|closed|on-?going|in[ -]progress|started|"
+    r"declined|unresolved|open|to ?do|planned|pending|won'?t ?fix)\b",
+    re.IGNORECASE,
+)
+
+
+# What should have happened in the incident ("The operator should have checked the output")
+# is a finding about it, not a step to take.
+HINDSIGHT = re.compile(r"\b(should|ought to) have (been )?[a-z]+(ed|en|n|t)\b", re.IGNORECASE)
 
 
 # "Done" standing as a status word before or after an item ("Done Document the workaround",
@@ -434,6 +448,13 @@ def _action_forms(views: list[SentenceView], run: list[list[int]]) -> list[str]:
         view = views[item[0]]
         text = normalize_quotes(view.text)
         form = item_form(view.text, view.span)
+        if form == "action" and HINDSIGHT.search(text):
+            form = "statement"  # "The operator should have checked ...": what went wrong
+        if STATUS_LEAD.match(text):
+            forms.append("action")  # a tracked task, whatever its wording
+            strong.append(True)
+            ours.append(False)
+            continue
         lead = LEAD_IN.match(text)
         planned = form == "action" and (
             is_imperative(view.text, view.span)
@@ -573,8 +594,10 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
                     actions.append(action)
                 i = j
                 continue
+            tracked = bool(STATUS_LEAD.match(normalize_quotes(body)))
             if (
                 in_section
+                or tracked
                 or any(v.sentence.role == "action" for v in item)
                 or (
                     any("action" in v.sentence.roles for v in item)
@@ -584,7 +607,7 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
                     )
                 )
             ):
-                if in_section or _has_action_language(body, kind, span=view.span):
+                if in_section or tracked or _has_action_language(body, kind, span=view.span):
                     start, end = item[0].sentence.start, item[-1].sentence.end
                     action = _make_action(text, start, end, view.sentence.index, view.heading)
                     if action.status == "unknown" and in_section:
