@@ -384,14 +384,7 @@ def document_features(
     out, start = [], 0
     for doc in sentences:
         end = start + len(doc)
-        out.append(
-            CategoryFeatures(
-                features.categories,
-                features.cue[start:end],
-                features.sim[start:end],
-                features.margin[start:end],
-            )
-        )
+        out.append(features.rows(start, end))
         start = end
     return out
 
@@ -643,9 +636,8 @@ def dev_cross_validation(
     ids = [c.id for c in next(iter(features.values())).categories]
     arrays = {}
     for name, f in features.items():
-        logits = classifier.coefficients.logit(f.cue, f.sim, f.margin) + np.array(
-            [classifier.taxonomy.calibration.offset(c) for c in ids]
-        )
+        confidence = np.clip(classifier.confidences(f), 1e-12, 1 - 1e-12)
+        logits = np.log(confidence / (1 - confidence))  # with offsets and statement bonus
         arrays[name] = DocArrays(logits, vectors[name])
 
     def fold(doc: LabelledDoc) -> int:
@@ -909,7 +901,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def split(name: str, part: str) -> list[LabelledDoc]:
         return [d for d in reported[name] if d.split == part]
 
-    threshold = taxonomy.calibration.threshold
+    threshold = taxonomy.calibration.label_threshold("cause")
     if args.fit:
         classifier, threshold = fit_and_save(classifier, sets, features, args.taxonomy)
     if args.fit_incident:
@@ -1023,6 +1015,8 @@ def fit_and_save(
     With an embedder: the shared coefficients, per-category offsets and the threshold (which
     maximises the mean over sets of DEV macro-F1; ties go to the one nearest 0.5). Without one
     (``--no-embedder``): only the cue-only coefficients, for the threshold already in the file.
+    The threshold found is written as ``cause_threshold`` when the file has one. The statement
+    bonus is kept as it is and the coefficients are fitted without it (refit it by hand).
     """
     dev = {name: [d for d in docs if d.split == "dev"] for name, docs in sets.items()}
     dev_docs = [d for docs in dev.values() for d in docs]
@@ -1043,20 +1037,23 @@ def fit_and_save(
         return sum(per_set) / len(per_set)
 
     calibration = classifier.taxonomy.calibration
-    threshold = calibration.threshold
+    threshold = calibration.label_threshold("cause")
     if with_sim:  # the cue-only fit keeps the threshold and offsets of the embedder fit
         grid = [float(t) for t in np.round(np.arange(0.2, 0.91, 0.05), 2)]
         threshold = max(grid, key=lambda t: (round(dev_macro(t), 4), -abs(t - 0.5)))
     else:
         offsets = dict(calibration.offsets)
+    cause_threshold = calibration.cause_threshold is not None  # the fit is for cause labels
     new = {
         "embedder": classifier.embedder.name if with_sim else calibration.embedder,
-        "threshold": threshold,
+        "threshold": calibration.threshold if cause_threshold else threshold,
         **(
             {"incident_threshold": calibration.incident_threshold}
             if calibration.incident_threshold is not None
             else {}
         ),
+        **({"cause_threshold": threshold} if cause_threshold else {}),
+        "statement_bonus": calibration.statement_bonus,
         "with_embedder": _coef_yaml(coef if with_sim else calibration.with_embedder, True),
         "cue_only": _coef_yaml(calibration.cue_only if with_sim else coef, False),
         "offsets": "{" + ", ".join(f"{k}: {v}" for k, v in offsets.items()) + "}",

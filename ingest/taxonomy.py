@@ -31,8 +31,17 @@ How a sentence is scored against a category (``CauseClassifier``):
    Because the labels are per document, a sentence's confidence reads as "how likely a report
    whose strongest sentence looks like this one has this category", not a per-sentence truth.
 
-Labels at or above ``calibration.threshold`` are kept (multi-label); when none is, the
-classifier answers ``(CategoryScore("unknown", "Unknown", 1 - best),)`` instead of a forced guess.
+4. **Stated causes.** On the cause axis, a sentence that states causation (it matches one of
+   the taxonomy's ``cause_statements``: "the root cause was", "caused by", "due to", ...) adds
+   ``calibration.statement_bonus`` to every category's logit: it is stronger evidence for its
+   categories than a sentence that only uses their vocabulary ("General alert noise too high
+   again"), and cause labels are kept at the higher ``calibration.cause_threshold``. On DEV
+   (5-fold cross-validation, both chosen inside the folds: bonus 0.25, threshold 0.25) this
+   raised our labels' roll-up macro-F1 from 0.499 to 0.560, the sources' from 0.585 to 0.594.
+
+Labels at or above ``calibration.threshold`` (on the cause axis ``cause_threshold``, when set)
+are kept (multi-label); when none is, the classifier answers
+``(CategoryScore("unknown", "Unknown", 1 - best),)`` instead of a forced guess.
 
 ``rollup`` combines a cause list's labels into incident-level categories (what ingest stores).
 ``CauseClassifier.classify_incident`` decides them from the cause sentences *plus* the title
@@ -138,6 +147,8 @@ class Calibration:
     embedder: str = "sentence-transformers/all-MiniLM-L6-v2"
     threshold: float = 0.5
     incident_threshold: float | None = None  # for ``classify_incident``; None: ``threshold``
+    cause_threshold: float | None = None  # for cause labels (``classify``); None: ``threshold``
+    statement_bonus: float = 0.0  # logit added on the cause axis to stated causes
     with_embedder: LogisticCoefficients = LogisticCoefficients(-4.0, 6.0, 4.0, 4.0)
     cue_only: LogisticCoefficients = LogisticCoefficients(-1.5, 5.0)
     offsets: tuple[tuple[str, float], ...] = ()  # per-category logit offsets (with embedder)
@@ -145,6 +156,12 @@ class Calibration:
     def offset(self, category_id: str) -> float:
         """The fitted logit offset of one category (0 when it has none)."""
         return dict(self.offsets).get(category_id, 0.0)
+
+    def label_threshold(self, axis: str) -> float:
+        """The confidence a label of ``axis`` needs (``classify``)."""
+        if axis == "cause" and self.cause_threshold is not None:
+            return self.cause_threshold
+        return self.threshold
 
     @property
     def incident_cutoff(self) -> float:
@@ -163,6 +180,10 @@ class Calibration:
             incident_threshold=float(data["incident_threshold"])
             if data.get("incident_threshold") is not None
             else None,
+            cause_threshold=float(data["cause_threshold"])
+            if data.get("cause_threshold") is not None
+            else None,
+            statement_bonus=float(data.get("statement_bonus", default.statement_bonus)),
             with_embedder=LogisticCoefficients(**data.get("with_embedder", {}))
             if data.get("with_embedder")
             else default.with_embedder,
@@ -184,6 +205,19 @@ class Taxonomy:
     sources: tuple[str, ...] = ()
     calibration: Calibration = field(default_factory=Calibration)
     path: str = ""
+    cause_statements: tuple[str, ...] = ()  # regexes of a sentence that states causation
+
+    @cached_property
+    def cause_statement(self) -> re.Pattern[str] | None:
+        """One pattern matching a sentence that states causation (``cause_statements``)."""
+        if not self.cause_statements:
+            return None
+        either = "|".join(f"(?:{p})" for p in self.cause_statements)
+        return re.compile(rf"(?<!\w)(?:{either})(?!\w)", re.IGNORECASE)
+
+    def states_cause(self, text: str) -> bool:
+        """Whether ``text`` states causation ("the root cause was", "caused by", "due to")."""
+        return bool(self.cause_statement and self.cause_statement.search(text))
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Taxonomy:
@@ -211,11 +245,20 @@ class Taxonomy:
                     raise TaxonomyError(f"duplicate category {axis}/{category.id} in {path}")
                 seen.add(category.id)
                 categories.append(category)
+        statements = tuple(str(p) for p in data.get("cause_statements") or ())
+        for pattern in statements:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise TaxonomyError(
+                    f"cause_statements in {path}: bad regex {pattern!r}: {exc}"
+                ) from exc
         return cls(
             categories=tuple(categories),
             sources=tuple(str(s) for s in data.get("sources") or ()),
             calibration=Calibration.from_dict(data.get("calibration")),
             path=path,
+            cause_statements=statements,
         )
 
     @property
@@ -269,6 +312,18 @@ class CategoryFeatures:
     cue: np.ndarray  # (n_texts, n_categories) in [0, 1]
     sim: np.ndarray  # (n_texts, n_categories) cosine, 0 without an embedder
     margin: np.ndarray  # (n_texts, n_categories)
+    stated: np.ndarray | None = None  # (n_texts,) 1.0 where a cause-axis text states causation
+
+    def rows(self, start: int, end: int) -> CategoryFeatures:
+        """The features of texts ``start`` to ``end``."""
+        stated = None if self.stated is None else self.stated[start:end]
+        return CategoryFeatures(
+            self.categories,
+            self.cue[start:end],
+            self.sim[start:end],
+            self.margin[start:end],
+            stated,
+        )
 
 
 # Embedded prototypes per embedder object and prototype texts: computed once per process for
@@ -332,14 +387,19 @@ class CauseClassifier:
             for j in range(k):
                 sim[:, j] = cosine[:, owner == j].max(axis=1)
             margin = _margins(sim)
-        return CategoryFeatures(categories, cue, sim, margin)
+        stated = None
+        if axis == "cause":
+            stated = np.array([float(self.taxonomy.states_cause(t)) for t in texts])
+        return CategoryFeatures(categories, cue, sim, margin, stated)
 
     def confidences(self, features: CategoryFeatures) -> np.ndarray:
         """Calibrated confidence of every (text, category) pair, shape ``(n, k)``."""
-        offsets = 0.0
+        calibration = self.taxonomy.calibration
+        offsets: Any = 0.0
         if self.embedder is not None:
-            calibration = self.taxonomy.calibration
             offsets = np.array([calibration.offset(c.id) for c in features.categories])
+        if features.stated is not None and calibration.statement_bonus:
+            offsets = offsets + calibration.statement_bonus * features.stated[:, None]
         return self.coefficients.confidence(features.cue, features.sim, features.margin, offsets)
 
     def classify(
@@ -356,7 +416,7 @@ class CauseClassifier:
         """
         features = self.features(texts, axis=axis, vectors=vectors)
         conf = self.confidences(features)
-        threshold = self.taxonomy.calibration.threshold
+        threshold = self.taxonomy.calibration.label_threshold(axis)
         results: list[tuple[CategoryScore, ...]] = []
         for row in conf:
             order = np.argsort(-row, kind="stable")

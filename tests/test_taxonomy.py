@@ -331,6 +331,92 @@ def test_other_axes_classify(taxonomy, axis, sentence, expected) -> None:
     assert expected in ids(labels)
 
 
+# --- stated causes ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "stated"),
+    [
+        ("The root cause was a stale DNS record on the resolver.", True),
+        ("Checkout failed because the payment queue filled up.", True),
+        ("The slowdown was triggered by a schema migration.", True),
+        ("A retry loop in the mobile client led to the overload.", True),
+        ("Two factors contributed: a full disk and a missing alert.", True),
+        ("The payment queue filled up on Tuesday.", False),
+        ("General alert noise was high again during the week.", False),
+        ("We will add a dashboard for the queue depth.", False),
+    ],
+)
+def test_a_sentence_that_states_causation_is_recognised(
+    taxonomy: Taxonomy, sentence: str, stated: bool
+) -> None:
+    assert taxonomy.states_cause(sentence) is stated
+
+
+def test_a_stated_cause_adds_the_bonus_to_every_cause_logit(fake_classifier) -> None:
+    calibration = fake_classifier.taxonomy.calibration
+    assert calibration.statement_bonus > 0
+    texts = ["Orders were lost because the queue disk filled up.", "The queue disk filled up."]
+    features = fake_classifier.features(texts)
+    assert features.stated.tolist() == [1.0, 0.0]
+    # the same cue and similarity features, stated once and once not
+    same = type(features)(
+        features.categories,
+        features.cue[[1, 1]],
+        features.sim[[1, 1]],
+        features.margin[[1, 1]],
+        np.array([1.0, 0.0]),
+    )
+    conf = fake_classifier.confidences(same)
+    logit = np.log(conf / (1 - conf))
+    assert np.allclose(logit[0] - logit[1], calibration.statement_bonus)
+    assert fake_classifier.features(texts, axis="mitigation").stated is None
+
+
+def test_cause_labels_need_the_cause_threshold_other_axes_the_shared_one(
+    taxonomy: Taxonomy, tmp_path
+) -> None:
+    calibration = taxonomy.calibration
+    assert calibration.cause_threshold is not None
+    assert calibration.cause_threshold > calibration.threshold
+    assert calibration.label_threshold("cause") == calibration.cause_threshold
+    assert calibration.label_threshold("impact") == calibration.threshold
+    path = tmp_path / "plain.yaml"
+    path.write_text(
+        yaml.safe_dump({"axes": {"cause": [MINIMAL]}, "calibration": {"threshold": 0.4}})
+    )
+    plain = Taxonomy.load(path)
+    assert plain.calibration.label_threshold("cause") == 0.4
+    assert plain.calibration.statement_bonus == 0.0
+    assert not plain.states_cause("It failed because the certificate expired.")
+
+
+def test_a_label_between_the_two_thresholds_is_kept_only_on_other_axes(taxonomy) -> None:
+    from dataclasses import replace
+
+    sentence = ["The database ran out of disk space."]
+    (capacity,) = [s for s in CauseClassifier(taxonomy, None).classify(sentence)[0]]
+    assert capacity.category_id == "capacity"
+    between = replace(
+        taxonomy.calibration,
+        threshold=capacity.confidence - 0.01,
+        cause_threshold=capacity.confidence + 0.01,
+    )
+    strict = CauseClassifier(replace(taxonomy, calibration=between), None)
+    loose = CauseClassifier(
+        replace(taxonomy, calibration=replace(between, cause_threshold=None)), None
+    )
+    assert ids(loose.classify(sentence)[0]) == ["capacity"]
+    assert ids(strict.classify(sentence)[0]) == ["unknown"]
+
+
+def test_a_bad_cause_statement_regex_is_a_taxonomy_error(tmp_path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"axes": {"cause": [MINIMAL]}, "cause_statements": ["(oops"]}))
+    with pytest.raises(TaxonomyError, match="cause_statements"):
+        Taxonomy.load(path)
+
+
 # --- incident level -------------------------------------------------------------------------
 
 
