@@ -583,3 +583,30 @@ def test_the_sentence_before_as_a_result_is_a_cause(nlp):
     assert texts == [
         "The identity proxy loaded its routes from a directory that the package removed."
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "The image servers returned errors for twelve minutes.\n"
+            "• Cause: Human error (restarted too many proxies at once)\n"
+            "• Impact: about 30% of thumbnails failed\n",
+            ["Cause: Human error (restarted too many proxies at once)"],
+        ),
+        (
+            "The image servers returned errors for twelve minutes.\n\n"
+            "Cause: the new proxy release dropped the cache headers.\n\n"
+            "Impact: about 30% of thumbnails failed.\n",
+            ["Cause: the new proxy release dropped the cache headers."],
+        ),
+        (
+            "The image servers returned errors for twelve minutes.\n"
+            "• Cause: It is still unknown why the proxy crashed. The team is looking into it.\n"
+            "• Impact: about 30% of thumbnails failed\n",
+            [],
+        ),
+    ],
+)
+def test_a_cause_field_line_is_a_cause_unless_it_is_unknown(nlp, text, expected):
+    assert [c.text for c in _analyze(nlp, text).causes] == expected

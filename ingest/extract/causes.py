@@ -115,6 +115,16 @@ COUNTERFACTUAL = re.compile(
     r"\bshould(n't| not)? have (been |had )?(\w+ed|\w+en|sent|paged|run|done|made|caught|kept|"
     r"put|set|left|brought|got|thought|found|built)\b"
 )
+# A line that gives the cause as a field ("Cause: Human error (restarted too many squids at
+# once)", "Root cause: an expired certificate"), unless the field says it is not known yet.
+CAUSE_FIELD = re.compile(
+    r"^\W*(root[\s-]?causes?|causes?|reasons?|triggers?|trigger(ed|ing) events?|underlying causes?|"
+    r"contributing (factors?|causes?))\W{0,4}:\W*\w"
+)
+CAUSE_UNKNOWN = re.compile(
+    r"\b(unknown|unclear|not (yet |fully )?(known|understood|determined)|(still |being )?"
+    r"investigat\w*|under investigation|tbd|to be determined|n/a)\b"
+)
 # A follow-up item that opens with its status ("Status: Declined - Fix ...", "Status: on-going
 # - Audit ..."): an action, never a finding.
 STATUS_FIELD = re.compile(
@@ -211,6 +221,8 @@ def is_causal(view: SentenceView) -> bool:
         return False
     if is_imperative(view.text, view.span) and not is_finite_statement(view.text, view.span):
         return False  # "Fix bug preventing ..." asks for a change: an action
+    if CAUSE_FIELD.match(lowered):
+        return not CAUSE_UNKNOWN.search(lowered)  # "Cause: still unknown" names none
     if "cause" in view.sentence.roles:
         return True
     score = cause_score(view.text, view.sentence.block_kind)
