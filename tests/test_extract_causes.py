@@ -610,3 +610,17 @@ def test_the_sentence_before_as_a_result_is_a_cause(nlp):
 )
 def test_a_cause_field_line_is_a_cause_unless_it_is_unknown(nlp, text, expected):
     assert [c.text for c in _analyze(nlp, text).causes] == expected
+
+
+def test_the_change_a_short_report_opens_with_is_its_trigger(nlp):
+    text = (
+        'At 09:12 UTC, change 4f2a9c ("Drop the legacy session store") was merged. The '
+        "session tables were still read by the login service.\n\n"
+        "Logins failed until 09:40, when a fix was deployed.\n\n"
+        "• Status: Done - Check readers of a table before dropping it.\n\n"
+        "Later that day a patch was rolled out to every region without trouble.\n"
+    )
+    causes = _analyze(nlp, text).causes
+    assert [(c.kind, c.text) for c in causes] == [
+        ("trigger", 'At 09:12 UTC, change 4f2a9c ("Drop the legacy session store") was merged.')
+    ]

@@ -454,7 +454,8 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
         in_summary = outside and i <= regions[0][0]
         told_elsewhere = (has_cause_section and not under_heading) or in_summary
         named = _names_cause_in_row(views, i, text)
-        if told_elsewhere and not (_stated_in_narrative(view) or named):
+        opening = _opening_change(views, i)
+        if told_elsewhere and not (_stated_in_narrative(view) or named or opening):
             # "This resulted in ..." names the sentence before it as the cause, unless that
             # sentence is a cause already (then it only tells the consequence).
             pulls_back = (
@@ -487,6 +488,7 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
                 is_causal(view)
                 or ((under_heading or in_explanation) and _not_rejected(view))
                 or _result_follows(views, i)
+                or opening
             )
             or (_under_what_went_wrong(view) and not _has_cause_signal(view))
         ):
@@ -524,6 +526,38 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
         causes.extend(_factor_causes(text, views, factors + announced))
         causes.sort(key=lambda cause: cause.start)
     return tuple(causes)
+
+
+# A change being shipped ("change Ie5a86 was merged", "a change was pushed out which removed
+# the extension", "https://review.example.org/c/123 was merged"), not a fix or a revert.
+CHANGE_SHIPPED = re.compile(
+    r"\b(change|commit|patch|pull request|pr|release|upgrade|https?://\S+)\b[^.;]{0,80}?\b(was|were|"
+    r"got|had been|has been) (merged|deployed|pushed( out)?|rolled out|released|applied|shipped)\b"
+)
+CHANGE_IS_FIX = re.compile(
+    r"\b(fix\w*|revert\w*|roll(ed|ing)? ?back|hotfix|mitigat\w*|restor\w*)\b"
+)
+
+
+def _opening_change(views: list[SentenceView], i: int) -> bool:
+    """A sentence of the opening paragraphs of a report (before any list, at most one
+    paragraph before it) that tells a change being shipped: what set the incident off, in
+    short prose reports that open with it ("At 20:25, change Ie5a86 was merged.")."""
+    view = views[i]
+    if view.sentence.block_kind != "paragraph" or heading_scores(view.heading):
+        return False
+    before = views[:i]
+    if any(v.sentence.block_kind != "paragraph" for v in before):
+        return False
+    if len({v.block for v in before} - {view.block}) > 1:
+        return False
+    lowered = normalize_quotes(view.text).lower()
+    return (
+        bool(CHANGE_SHIPPED.search(lowered))
+        and not CHANGE_IS_FIX.search(lowered)
+        and _not_rejected(view)
+        and not _is_question(view.text)
+    )
 
 
 def _result_follows(views: list[SentenceView], i: int) -> bool:
