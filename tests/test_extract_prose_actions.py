@@ -145,3 +145,29 @@ def test_tracked_tasks_are_actions(nlp):
     found = " ".join(actions)
     assert "should have checked" not in found
     assert "did not check" not in found
+
+
+INTRODUCED = (
+    "The queue stalled for an hour because one consumer held every partition.\n\n"
+    "Next steps to stop this from happening again:\n\n"
+    "- Rebalance the consumers across both zones: zone A takes most of the load.\n"
+    "- Making more use of zone B is desired by the network team.\n"
+    "- This was a follow-up after the last stall too, but it never happened.\n"
+    "- Perform some capacity planning for the queue.\n"
+)
+# A template line dropped as boilerplate still introduces the list below it.
+INTRODUCED_BY_TEMPLATE = (
+    "The queue stalled for an hour because one consumer held every partition.\n\n"
+    "NOTE: Please add the #acme-ops Phabricator project to these follow-up tasks.\n\n"
+    "- Rebalance the consumers across both zones: zone A takes most of the load.\n"
+    "- Making more use of zone B is desired by the network team.\n"
+)
+
+
+@pytest.mark.models
+@pytest.mark.parametrize("text", [INTRODUCED, INTRODUCED_BY_TEMPLATE])
+def test_list_introduced_as_follow_ups_gives_actions(nlp, text):
+    found = [a.text for a in _analysis(nlp, text).actions]
+    assert any(t.startswith("Rebalance the consumers") for t in found)
+    assert any(t.startswith("Making more use of zone B") for t in found)
+    assert not any(t.startswith("This was a follow-up") for t in found)

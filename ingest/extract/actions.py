@@ -507,6 +507,45 @@ def _resolve_neutral(forms: list[str], strong: list[bool], ours: list[bool]) -> 
     return resolved
 
 
+# A line that introduces the list below it as follow-up work ("Next steps to prevent this from
+# happening again:", "Follow-up tasks", "Action items:"), even a template line that was
+# dropped as boilerplate.
+FOLLOW_UP_INTRO = re.compile(
+    r"\b(next steps|follow[- ]?up (tasks|items|actions|work)|action ?items|actionables|"
+    r"corrective (actions|measures)|remediation (items|steps|tasks))\b",
+    re.IGNORECASE,
+)
+
+
+def _introduced_as_follow_ups(views: list[SentenceView], first: int, text: str) -> bool:
+    """The lines just above a list (not list items, at most a few) introduce it as follow-ups:
+    the text dropped between the previous sentence and the list, or a paragraph right above
+    it that ends with a colon."""
+    view = views[first]
+    before = views[first - 1] if first > 0 else None
+    gap_start = before.sentence.end if before is not None else 0
+    gap = text[max(gap_start, view.sentence.start - 400) : view.sentence.start]
+    lines = [line for line in gap.splitlines() if line.strip()]
+    if any(FOLLOW_UP_INTRO.search(line) for line in lines[-3:]):
+        return True
+    return (
+        before is not None
+        and before.sentence.block_kind == "paragraph"
+        and before.block == view.block - 1
+        and before.text.rstrip().endswith(":")
+        and bool(FOLLOW_UP_INTRO.search(before.text))
+    )
+
+
+def _tells_how_it_was(view: SentenceView) -> bool:
+    """The sentence's main verb is a past "to be": it tells how things were ("This was an
+    action item after the last outage too"), not what to do or what was done."""
+    if view.span is None:
+        return False
+    roots = [t for t in view.span if t.dep_ == "ROOT"]
+    return bool(roots) and roots[0].lower_ in ("was", "were")
+
+
 def action_lists(views: list[SentenceView], text: str) -> list[tuple[list[list[int]], bool]]:
     """The lists of the document cut where the form of their items changes, and for each
     piece (sentence indices per item) whether it is a list of actions.
@@ -523,6 +562,12 @@ def action_lists(views: list[SentenceView], text: str) -> list[tuple[list[list[i
     result: list[tuple[list[list[int]], bool]] = []
     for run in list_runs(views, text):
         forms = _action_forms(views, run)
+        if _introduced_as_follow_ups(views, run[0][0], text):
+            # Every item of a list introduced as follow-ups is one, as under an action heading,
+            # except a remark on how things were ("This was an action item last time too").
+            for item in run:
+                result.append(([item], not _tells_how_it_was(views[item[0]])))
+            continue
         # A timeline that runs into the next list (no blank line, no heading): only items
         # after its last dated row can be actions.
         last_dated = max((k for k, form in enumerate(forms) if form == "dated"), default=-1)
