@@ -624,3 +624,17 @@ def test_the_change_a_short_report_opens_with_is_its_trigger(nlp):
     assert [(c.kind, c.text) for c in causes] == [
         ("trigger", 'At 09:12 UTC, change 4f2a9c ("Drop the legacy session store") was merged.')
     ]
+
+
+def test_what_a_service_experienced_and_what_that_led_to_is_not_a_cause(nlp):
+    text = (
+        "On Tuesday, the DNS resolver experienced lookup failures, leading to a rise in SERVFAIL "
+        "answers.\n\n"
+        "Due to a stale zone file, the resolver experienced signature errors, leading to "
+        "failed lookups.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert texts == [
+        "Due to a stale zone file, the resolver experienced signature errors, leading to "
+        "failed lookups."
+    ]

@@ -249,7 +249,11 @@ CAUSE_REJECTED = re.compile(
     r"breach|degradation|downtime) (also |further |then |ultimately |eventually |in turn )?"
     r"(caused|resulted|led|meant|left|affected|impacted)\b|"
     r"^\W*(the )?(\w+ )?(customer |user )?impact (included|includes|was|were)\b|"
-    r"\bapologi[sz]|\bapology\b|\binconvenience\b"
+    r"\bapologi[sz]|\bapology\b|\binconvenience\b|"
+    # What a service went through and what that did ("X experienced lookup failures, leading
+    # to SERVFAIL responses"), with no cause named before it.
+    r"^(?!.*\b(due to|because|caused by|after|when|following)\b).*\b(experienced|suffered)\b"
+    r"[^.;]{0,150}?\b(leading to|resulting in)\b"
 )
 
 # Commitment or progress with "we" (or a status marker): enough on its own for an action.
@@ -267,7 +271,11 @@ ACTION_CUES = re.compile(
     r"upgraded|reduced|removed|configured|set up|established)|"
     r"(would|need to|should|must) (add|improve|review|investigate|implement|"
     r"consider|ensure|document|update|create|make|build|set up)|"
-    r"(are|'re) going to)|"
+    r"(are|'re) going to|(are|'re) still (investigating|looking into))|"
+    # A recommendation in the passive ("X should be upgraded", "Y should really have its own
+    # deploy window"); "should have been" is hindsight, not a step.
+    r"\bshould (really |also |probably |definitely |eventually )?be (?!able\b)[a-z]+(ed|en)\b|"
+    r"\bshould (really |also )?have (a|an|its|it's|their|our|some|more|better|dedicated) |"
     r"\b(rolled out|deployed|shipped|released|applied) (a |the )?(fix|patch|hotfix)\b|"
     r"\baction items?\b|\bfollow[\s-]?ups?\b|"
     r"\(\s*(complete[d]?|planned|in progress|done|ongoing|todo|not started)\s*\)|"
