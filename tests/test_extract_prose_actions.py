@@ -171,3 +171,27 @@ def test_list_introduced_as_follow_ups_gives_actions(nlp, text):
     assert any(t.startswith("Rebalance the consumers") for t in found)
     assert any(t.startswith("Making more use of zone B") for t in found)
     assert not any(t.startswith("This was a follow-up") for t in found)
+
+
+def test_still_investigating_is_in_progress():
+    assert action_status("We are still investigating why the workers stalled.") == "in_progress"
+
+
+RECOMMENDED = (
+    "The cron host ran an old kernel with a known bug, and it crashed at 03:10 UTC.\n\n"
+    "The cron host should be upgraded to the patched kernel. Quoted values should be removed "
+    "from the config, and lint checks put in place. A schema change like this one should "
+    "really have its own deploy window. The disk alert should have paged, but it was muted. "
+    "We are still investigating why the workers stalled.\n"
+)
+
+
+@pytest.mark.models
+def test_recommendations_in_prose_are_actions(nlp):
+    actions = {a.text: a.status for a in _analysis(nlp, RECOMMENDED).actions}
+    assert actions.get("The cron host should be upgraded to the patched kernel.") == "planned"
+    assert any(t.startswith("Quoted values should be removed") for t in actions)
+    assert any(t.startswith("A schema change like this one should really have") for t in actions)
+    assert actions.get("We are still investigating why the workers stalled.") == "in_progress"
+    # Hindsight ("should have paged") says what went wrong; it is not a step.
+    assert not any("should have paged" in t for t in actions)

@@ -72,7 +72,8 @@ IN_PROGRESS_MARK = re.compile(
 )
 IN_PROGRESS_WORDS = re.compile(
     r"^\W*continu(?:e|ing) (?:work|working|to)\b|"
-    r"\bin the process of\b|\bwe(?: are|'re) (?:also |currently |now |actively )?(?:working|"
+    r"\bin the process of\b|\bwe(?: are|'re) still (?:investigating|looking into)\b|"
+    r"\bwe(?: are|'re) (?:also |currently |now |actively |still )?(?:working|"
     r"tuning|developing|building|implementing|rolling out|migrating|re-?architecting|redesigning|"
     r"reviewing|evaluating|testing|formalizing|adding|creating|updating|investigating|improving)\b|"
     r"\bunderway\b|\bunder way\b|\bongoing\b|\bin progress\b|\b(?:have|'ve) (?:already )?"
