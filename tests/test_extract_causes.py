@@ -638,3 +638,18 @@ def test_what_a_service_experienced_and_what_that_led_to_is_not_a_cause(nlp):
         "Due to a stale zone file, the resolver experienced signature errors, leading to "
         "failed lookups."
     ]
+
+
+def test_complications_single_points_of_failure_and_undersized_hosts_are_causes(nlp):
+    text = (
+        "The queue stopped draining for an hour.\n\n"
+        "Recovery was complicated by the fact that two releases went out together.\n\n"
+        "The old broker is a known single point of failure.\n\n"
+        "The workers were undersized and lacked enough memory for the backlog.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert texts == [
+        "Recovery was complicated by the fact that two releases went out together.",
+        "The old broker is a known single point of failure.",
+        "The workers were undersized and lacked enough memory for the backlog.",
+    ]

@@ -163,14 +163,17 @@ CAUSE_STRONG = re.compile(
     r"terminated|removed|killed|stopped)\b)|"
     # "images were impacted by an issue with our cache servers": a cause in the passive.
     r"\b(impacted|affected|disrupted|degraded)\b[^.;]{0,80}\bby an? (\w+ ){0,2}(issue|problem|bug|"
-    r"fault|failure) with\b"
+    r"fault|failure) with\b|"
+    # "Debugging was complicated by ...", "Redis is a single point of failure".
+    r"\bcomplicated by\b|\bsingle point of failure\b"
 )
 CAUSE_WEAK = re.compile(
     r"\bbug\b|\bregression\b|\bhuman error\b|\btypo\b|\bexpired\b|\bsaturat|\bspike\b|"
     r"\bfailed to\b|\bwithout\b.*\b(limit|check|validation)|\bincorrect(ly)?\b|\bwrong\b|"
     r"\bunexpected(ly)?\b|\bleak\b|\bflood|\bstorm\b|\bcascad|\bretr(y|ied|ies|ying)\b|"
     r"\b(is|was|were|are) related to\b|\bnot (correctly|properly)\b|\bincompatib|"
-    r"\bbreaking change\b|\bcompatibility (break|issue|problem)\b|\bhence\b"
+    r"\bbreaking change\b|\bcompatibility (break|issue|problem)\b|\bhence\b|"
+    r"\bunder-?(sized|provisioned)\b|\black(ed|s|ing)? (sufficient|enough|adequate)\b"
 )
 # A deficiency named as a noun phrase: how "Contributing factors" lists are written.
 CAUSE_DEFICIENCY = re.compile(
