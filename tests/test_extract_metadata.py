@@ -199,3 +199,16 @@ def test_common_words_and_tools_looked_at_are_not_organisations(nlp):
         "restarting.\n"
     )
     assert _inline(nlp, text, fmt="text").organization == ""
+
+
+@pytest.mark.models
+def test_a_top_level_heading_titles_the_report_even_with_few_letters(nlp):
+    text = (
+        "# 2019-03-04, 502\n\n## Summary\n\nThe hub failed to launch servers.\n\n"
+        "## Timeline\n\nAll times in CEST\n\n### 10:00\n\nLaunches fail.\n"
+    )
+    analysis = _inline(nlp, text)
+    assert analysis.title == "2019-03-04, 502"
+    assert analysis.date == "2019-03-04"
+    generic = "# Timeline\n\nAll times in UTC\n\nThe hub failed to launch servers for an hour.\n"
+    assert _inline(nlp, generic).title != "Timeline"

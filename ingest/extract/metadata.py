@@ -365,6 +365,24 @@ def _standalone_lines(text: str, limit: int = 15) -> list[str]:
     return found
 
 
+def _top_heading(text: str) -> str:
+    """A Markdown level-1 heading on the first line titles the report, even "2017-09-29, 504"."""
+    match = re.match(r"\s*#[ \t]+(\S[^\n]*)", text)
+    if not match:
+        return ""
+    line = _clean_title(match.group(1))
+    if (
+        not line
+        or len(line) > 100
+        or _is_question(line)
+        or FURNITURE.match(line)
+        or GENERIC_HEADING.match(line)
+        or re.fullmatch(r"[\d:.\s]+(?:UTC|Z)?", line)  # a bare time stamp
+    ):
+        return ""
+    return line
+
+
 def find_title(
     document: Document, sections: tuple[Section, ...], views: list[SentenceView], org: str
 ) -> str:
@@ -374,6 +392,9 @@ def find_title(
     )
     if hint and _heading_like(hint):
         return hint
+    top = _top_heading(document.text)
+    if top:
+        return top
     for raw in _standalone_lines(document.text):
         line = _clean_title(raw)
         if line and _title_like(line):
