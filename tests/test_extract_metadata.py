@@ -21,6 +21,7 @@ from ingest.sections import split_sections
         ("2021-08-26 08:22", (2021, 8, 26)),
         ("the 3rd of March 2020", (2020, 3, 3)),
         ("Post Mortem September 2014", (2014, 9, None)),
+        ("On Monday 3. February 2020, a planned upgrade", (2020, 2, 3)),
     ],
 )
 def test_find_dates(written, parts):
@@ -31,6 +32,11 @@ def test_find_dates(written, parts):
 
 def test_may_alone_is_not_a_date():
     assert find_dates("We may restart the nodes.") == []
+
+
+def test_a_version_number_is_not_a_day():
+    found = find_dates("We upgraded to 1.3 February's release.")
+    assert [(d.month, d.day) for d in found] == []
 
 
 def test_find_published():

@@ -61,7 +61,8 @@ DATE_PATTERNS = (
         re.IGNORECASE,
     ),
     re.compile(
-        r"\b" + _DAY_RE + r"\s+(?:of\s+)?(?P<month>" + _MONTH_RE + r")\b(?:,?\s+"
+        # "3 February", "3rd of February", "3. February 2020" (the European ordinal dot)
+        r"(?<![.\d])\b" + _DAY_RE + r"\.?\s+(?:of\s+)?(?P<month>" + _MONTH_RE + r")\b(?:,?\s+"
         r"(?P<year>(?:19|20)\d{2})\b)?",
         re.IGNORECASE,
     ),
