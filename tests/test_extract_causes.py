@@ -653,3 +653,26 @@ def test_complications_single_points_of_failure_and_undersized_hosts_are_causes(
         "The old broker is a known single point of failure.",
         "The workers were undersized and lacked enough memory for the backlog.",
     ]
+
+
+def test_how_service_came_back_is_not_a_listed_factor(nlp):
+    text = (
+        "Thumbnails loaded slowly for a day.\n\n"
+        "• The cache files were recreated too small because the disk was not freed yet.\n"
+        "• The restart check did not compare the file size with the configured size.\n"
+        "• The cache sizes were corrected on both hosts and service was restored.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert texts == [
+        "The cache files were recreated too small because the disk was not freed yet.",
+        "The restart check did not compare the file size with the configured size.",
+    ]
+
+
+def test_suspicion_that_something_could_be_involved_is_not_a_cause(nlp):
+    text = (
+        "Thumbnails loaded slowly for a day.\n\n"
+        "We started suspecting the cache wipe could be involved, as refilling caches "
+        "causes extra traffic.\n"
+    )
+    assert _analyze(nlp, text).causes == ()

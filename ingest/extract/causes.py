@@ -95,7 +95,8 @@ SPECULATION = re.compile(
     r"\bunclear (if|whether)\b|\b(perhaps|presumably|possibly|probably|most likely)\b|"
     r"\b(assumed|believed|thought|suspected) to be (due|caused|because|related)\b|"
     r"\b(seems|seem|seemed|appears|appear) to be (causing|the cause|due|related)\b|"
-    r"\bsuspected (of|to be|as)\b|\bwe don't know\b|"
+    r"\bsuspected (of|to be|as)\b|\bwe don't know\b|\b(started|began) (suspecting|to suspect)\b|"
+    r"\b(could|might|may) be involved\b|"
     r"\b(is|are|was|were) (most |very )?likely (the result|a result|due|caused|related|the cause|"
     r"because)\b"
 )
@@ -715,6 +716,11 @@ def factor_lists(
     return chosen, regions
 
 
+# How the service came back ("The cache sizes were corrected and service was restored"): in a
+# list of findings, the fix, not a cause.
+RECOVERED = re.compile(r"\b(was|were|got|is|are) (\w+ )?(restored|recovered|resolved|mitigated)\b")
+
+
 def _factor_causes(text: str, views: list[SentenceView], items: list[list[int]]) -> list[Cause]:
     """One contributing cause per item of a factor list (nested items included)."""
     causes = []
@@ -725,6 +731,7 @@ def _factor_causes(text: str, views: list[SentenceView], items: list[list[int]])
             or GOOD_OUTCOME.search(lowered)
             or WENT_WELL.search(lowered)
             or STATUS_FIELD.match(lowered)
+            or (RECOVERED.search(lowered) and cause_score(views[item[0]].text, "list_item") < 2)
         ):
             continue  # a remedy ("Banning the repository resolved the issue"), a good outcome
         head = views[item[0]]
