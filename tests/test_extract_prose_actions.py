@@ -195,3 +195,31 @@ def test_recommendations_in_prose_are_actions(nlp):
     assert actions.get("We are still investigating why the workers stalled.") == "in_progress"
     # Hindsight ("should have paged") says what went wrong; it is not a step.
     assert not any("should have paged" in t for t in actions)
+
+
+NOTES = (
+    "The broker ran out of disk at 02:00 UTC.\n\n"
+    "- Status: Done - Move the broker logs to their own disk.\n"
+    "- Ops turned this alert off because it flapped during the outage.\n"
+    "- Status: informational - Disk usage doubled after the last upgrade.\n"
+    "- Status: Declined - Tune the broker to keep less data.\n"
+)
+
+
+@pytest.mark.models
+def test_notes_in_a_list_of_tracked_tasks_are_not_tasks(nlp):
+    found = [a.text for a in _analysis(nlp, NOTES).actions]
+    assert "Status: Done - Move the broker logs to their own disk." in found
+    assert "Status: Declined - Tune the broker to keep less data." in found
+    assert not any("informational" in t for t in found)
+    assert not any(t.startswith("Ops turned this alert off") for t in found)
+
+
+@pytest.mark.models
+def test_a_note_that_recommends_is_judged_by_its_wording(nlp):
+    text = NOTES.replace(
+        "- Ops turned this alert off because it flapped during the outage.\n",
+        "- We noticed it hours late. We should have an alert on broker disk usage.\n",
+    )
+    found = [a.text for a in _analysis(nlp, text).actions]
+    assert any("We should have an alert on broker disk usage." in t for t in found)

@@ -176,10 +176,16 @@ STATUS_LEAD = re.compile(
     re.IGNORECASE,
 )
 
+# A status entry that marks a note, not a task ("Status: informational - ...").
+STATUS_NOTE = re.compile(r"^\W*status\s*:\s*(informational|info|n/?a|none)\b", re.IGNORECASE)
 
 # What should have happened in the incident ("The operator should have checked the output")
 # is a finding about it, not a step to take.
-HINDSIGHT = re.compile(r"\b(should|ought to) have (been )?[a-z]+(ed|en|n|t)\b", re.IGNORECASE)
+HINDSIGHT = re.compile(
+    r"\b(should|ought to) have (been )?(?!(an?|the|that|this|these|its|their|our|some|more|"
+    r"better|at|no|enough|dedicated|separate)\b)[a-z]+(ed|en|n|t)\b",
+    re.IGNORECASE,
+)
 
 
 # "Done" standing as a status word before or after an item ("Done Document the workaround",
@@ -538,6 +544,15 @@ def _introduced_as_follow_ups(views: list[SentenceView], first: int, text: str) 
     )
 
 
+def _tracked_status(text: str) -> str:
+    """``task`` for an item that opens with the status of a task ("Status: Done - ..."),
+    ``note`` for an "informational" one, else ""."""
+    normalized = normalize_quotes(text)
+    if STATUS_LEAD.match(normalized):
+        return "task"
+    return "note" if STATUS_NOTE.match(normalized) else ""
+
+
 def _tells_how_it_was(view: SentenceView) -> bool:
     """The sentence's main verb is a past "to be": it tells how things were ("This was an
     action item after the last outage too"), not what to do or what was done."""
@@ -563,6 +578,15 @@ def action_lists(views: list[SentenceView], text: str) -> list[tuple[list[list[i
     result: list[tuple[list[list[int]], bool]] = []
     for run in list_runs(views, text):
         forms = _action_forms(views, run)
+        tracked = [_tracked_status(views[item[0]].text) for item in run]
+        if sum(1 for status in tracked if status) >= 2:
+            # A list of tracked tasks: the items with a status are the tasks, an
+            # "informational" entry is none, and the items between them are notes on them,
+            # each judged by its own wording ("We should have an alert for X" is one).
+            for item, status in zip(run, tracked, strict=True):
+                if status:
+                    result.append(([item], status == "task"))
+            continue
         if _introduced_as_follow_ups(views, run[0][0], text):
             # Every item of a list introduced as follow-ups is one, as under an action heading,
             # except a remark on how things were ("This was an action item last time too").
@@ -641,7 +665,9 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
                 i = j
                 continue
             tracked = bool(STATUS_LEAD.match(normalize_quotes(body)))
-            if (
+            # "The operator should have checked ..." tells what went wrong: no step.
+            hindsight = not in_section and not tracked and bool(HINDSIGHT.search(body))
+            if not hindsight and (
                 in_section
                 or tracked
                 or any(v.sentence.role == "action" for v in item)
