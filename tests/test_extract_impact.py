@@ -81,3 +81,65 @@ def test_numbers_that_count_nothing_affected_are_not_figures(nlp):
 def test_prevention_wording_is_not_an_impact(nlp):
     text = "To prevent customer impact, we drained the region before the maintenance."
     assert _analyze(nlp, text).impacts == ()
+
+
+def _impact_texts(nlp, text: str) -> list[str]:
+    return [impact.text for impact in _analyze(nlp, text).impacts]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Tablet readers were impacted as well.",
+        "During the incident, customers who were checking out experienced the outage.",
+        "As a result, visitors were served with 502s.",
+        "At least 3 customers reported broken dashboards after the release.",
+        "Even tenants pinned to the old release continued to receive the broken bundle.",
+        "The bad config afflicted some of our hosted customers for two days.",
+    ],
+)
+def test_sentence_saying_what_users_suffered_is_an_impact(nlp, sentence):
+    text = f"The queue service was restarted twice.\n\n{sentence}"
+    assert _impact_texts(nlp, text) == [sentence]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The replica fell behind, resulting in an increase in page latency and request error rate.",
+        "This caused a complete storage network outage.",
+        "The cache was cold, so the error-rate spiked.",
+        "Losing both brokers resulted in an elevated 5xx rate on the gateway.",
+    ],
+)
+def test_consequence_users_feel_is_an_impact(nlp, sentence):
+    text = f"The queue service was restarted twice.\n\n{sentence}"
+    assert _impact_texts(nlp, text) == [sentence]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "- 14:05 - Checkout API returns 503 errors for 40% of requests\n"
+        "- 14:20 - On-call rolls back the deploy\n",
+        "- **09:12 UTC** - Service degradation begins, ~25% of requests failing\n"
+        "- **09:40 UTC** - Mitigated\n",
+        "09.31: Nagios reports 500 errors for 30% of requests. Users were impacted.\n",
+    ],
+)
+def test_dated_timeline_rows_are_not_impacts(nlp, text):
+    assert _impact_texts(nlp, text) == []
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The 3 hour detection delay shows gaps in our alerting for 5xx errors.",
+        "We apologize to all customers that were affected by this outage.",
+        "To mitigate the outage, we disabled batch traffic that accounts for 30% of requests.",
+        "We are building tooling to keep incidents like this from impacting our customers.",
+    ],
+)
+def test_detection_apology_mitigation_and_prevention_are_not_impacts(nlp, sentence):
+    text = f"The queue service was restarted twice.\n\n{sentence}"
+    assert _impact_texts(nlp, text) == []

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING
 
 from ingest.records import Impact
 
-from .roles import IMPACT_OBJECTS, SentenceView, heading_scores
+from .roles import (
+    IMPACT_NOT_REPORTED,
+    IMPACT_OBJECTS,
+    SentenceView,
+    heading_scores,
+    normalize_quotes,
+)
 
 if TYPE_CHECKING:
     from spacy.tokens import Span
@@ -132,6 +138,73 @@ def _dedupe(text: str, spans: list[tuple[int, int]]) -> tuple[str, ...]:
     return tuple(text[a:b].strip() for a, b in sorted(kept))
 
 
+# Who suffers: the people a service serves ("users", "a customer", "305 teams").
+IMPACT_PARTY = re.compile(
+    r"\b(users?|customers?|clients?|visitors?|editors?|readers?|subscribers?|tenants?|"
+    r"merchants?|end[- ]users?)\b(?! (support|reports?|tickets?|communications?|success|"
+    r"service team|facing)\b)|\b\d[\d,]* (teams|organi[sz]ations|projects|sites)\b"
+)
+# What they suffered, said after them ("Mobile users were impacted", "users were served with
+# 404s", "305 teams saw increased exception volumes", "customers reported critical issues",
+# "customers were forced to remove the SDK") or before them ("afflicted some of our customers").
+_SUFFERED = (
+    r"(impacted|affected|affect|experienc(ed|ing)|suffer(ed|ing)|unable|could not|couldn't|"
+    r"cannot|can't|were served|saw|seeing|lost|forced to|broken|unusable|"
+    r"reported (\w+ ){0,2}(issues?|errors?|problems?|failures?|outages?)|"
+    r"receiv(e|ed|ing) (\S+ ){0,3}(errors?|failures?|timeouts?|broken|[45]\d\ds?))\b"
+)
+PARTY_SUFFERED = re.compile(
+    r"("
+    + IMPACT_PARTY.pattern
+    + r")[^;]{0,100}?\b"
+    + _SUFFERED
+    + r"|\b(impacted|impacting|affected|affecting|afflicted|disrupted|disrupting|hit) "
+    r"(\S+ ){0,4}(" + IMPACT_PARTY.pattern + r")"
+)
+# A consequence that names what users or services suffered ("..., resulting in an increase in
+# latency", "This caused a complete network outage", "so the error-rate spiked").
+IMPACT_CONSEQUENCE = re.compile(
+    r"\b(result(ed|ing|s)? in|caus(ed|ing|es)|le(d|ading) to|so the|hence)\b"
+    r"[^.;]{0,80}?\b(outages?|downtime|error[- ]rates?|[45]\d\d (rate|errors|responses)|"
+    r"[45]\d\ds|[45]xx|delays|latency|unavailab\w*|lost \w+|loss of (data|\w+ data))\b"
+)
+# Wording about the incident that reports no harm to users: how long detection took, an
+# apology, a step taken to mitigate ("To mitigate the outage, we disabled ...").
+NOT_AN_IMPACT = re.compile(
+    r"\bdetection (delay|time)|\bdelay(ed)? (in|before) (detection|detecting|noticing)|"
+    r"\btime to (detect|detection)\b|\bapologi[sz]|\bsorry\b|"
+    r"\b(keep|stop|prevent)\w* [^,.;]{0,60}?\bfrom (affecting|impacting|reaching)\b|"
+    r"^\W*(in order )?to (mitigate|resolve|fix|address|stop|contain|work around|remedy)\b"
+)
+# A row of a timeline: the block opens with a date or a clock time ("16:03: ...", "**18:01
+# UTC** - ...", "22.26 : ...", "2019-03-24 8:54 ...", "October 24 (72 minutes): ...").
+DATED_ROW = re.compile(
+    r"^[\W_]*~?(\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}|\d{1,2}\.\d{2}\s*[:-]|\[\d{1,2}:\d{2}|"
+    r"\d{1,2}\s?(am|pm)\b|(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}"
+    r"(st|nd|rd|th)?\b)",
+    re.IGNORECASE,
+)
+
+
+def in_dated_row(view: SentenceView, text: str) -> bool:
+    """The sentence belongs to a block that opens with a date or a clock time."""
+    opening = text[view.block_start : min(view.block_end, view.block_start + 40)]
+    return bool(DATED_ROW.match(opening))
+
+
+def states_impact(text: str) -> bool:
+    """The sentence says what users suffered ("Mobile users were impacted as well", "At least
+    4 customers reported critical issues") or names a consequence users feel ("..., resulting
+    in an increase in latency and error rate", "This caused a complete network outage")."""
+    lowered = normalize_quotes(text).lower()
+    if NOT_AN_IMPACT.search(lowered):
+        return False
+    lowered = IMPACT_NOT_REPORTED.sub(" ", lowered)
+    if PARTY_SUFFERED.search(lowered):
+        return True
+    return bool(IMPACT_CONSEQUENCE.search(lowered))
+
+
 def extract_impacts(text: str, views: list[SentenceView]) -> tuple[Impact, ...]:
     """Impact statements of one document, each with its figures.
 
@@ -140,14 +213,18 @@ def extract_impacts(text: str, views: list[SentenceView]) -> tuple[Impact, ...]:
     impacts: list[Impact] = []
     for view in views:
         s = view.sentence
-        if "impact" not in s.roles:
-            continue
         if heading_scores(view.heading).get("action", 0.0) >= 3.0 or s.role == "action":
             continue  # "Issued credits to all affected customers" is an action item
-        if s.role == "timeline" and s.block_kind in ("list_item", "table_row"):
+        if in_dated_row(view, text):
             continue  # a timeline entry ("18:01 UTC - 429 errors for most requests")
+        lowered = normalize_quotes(s.text).lower()
+        if NOT_AN_IMPACT.search(lowered):
+            continue  # "a 4+ hour detection delay", "we apologize to affected customers"
+        stated = states_impact(s.text)
+        if "impact" not in s.roles and not stated:
+            continue
         figures = impact_figures(view, text)
-        if s.role != "impact" and not figures:
+        if s.role != "impact" and not figures and not stated:
             continue
         impacts.append(
             Impact(text=s.text, start=s.start, end=s.end, figures=figures, sentence=s.index)
