@@ -676,3 +676,20 @@ def test_suspicion_that_something_could_be_involved_is_not_a_cause(nlp):
         "causes extra traffic.\n"
     )
     assert _analyze(nlp, text).causes == ()
+
+
+def test_a_prolonged_outage_an_infinite_loop_and_key_issues_name_causes(nlp):
+    text = (
+        "Builds were queued for two hours.\n\n"
+        "The failover script stopped halfway, extending a short blip into a long outage.\n\n"
+        "An infinite loop in the scheduler kept one core busy.\n\n"
+        "Key issues included an unknown quota on the runner pool.\n\n"
+        "This degradation affected a few projects due to a runner pool going offline.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert texts == [
+        "The failover script stopped halfway, extending a short blip into a long outage.",
+        "An infinite loop in the scheduler kept one core busy.",
+        "Key issues included an unknown quota on the runner pool.",
+        "This degradation affected a few projects due to a runner pool going offline.",
+    ]

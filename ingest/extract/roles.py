@@ -165,7 +165,13 @@ CAUSE_STRONG = re.compile(
     r"\b(impacted|affected|disrupted|degraded)\b[^.;]{0,80}\bby an? (\w+ ){0,2}(issue|problem|bug|"
     r"fault|failure) with\b|"
     # "Debugging was complicated by ...", "Redis is a single point of failure".
-    r"\bcomplicated by\b|\bsingle point of failure\b"
+    r"\bcomplicated by\b|\bsingle point of failure\b|\binfinite loop\b|"
+    # "the automation failed, extending a 2 minute outage to two hours"
+    r"\b(extend(ed|ing|s)?|prolong(ed|ing|s)?|lengthen(ed|ing|s)?)\b[^.;]{0,60}\b(outage|downtime|"
+    r"disruption)s?\b|"
+    # "Key issues included previously unknown network limits ..."
+    r"\b(key|main|primary|underlying|contributing) (issues|problems|factors|causes) "
+    r"(included|were)\b"
 )
 CAUSE_WEAK = re.compile(
     r"\bbug\b|\bregression\b|\bhuman error\b|\btypo\b|\bexpired\b|\bsaturat|\bspike\b|"
@@ -248,7 +254,10 @@ CAUSE_REJECTED = re.compile(
     # What the incident did, not what caused it: "The incident resulted in 31 hours of
     # downtime", "These issues led to ...", "Customer impact included ...", an apology for
     # "the inconvenience caused".
-    r"^\W*(the|this|these|that|those)( \w+)? (incidents?|outages?|disruptions?|issues|compromise|"
+    # ("This degradation affected a few repositories due to a fileserver going offline" names
+    # its cause after all.)
+    r"^(?!.*\b(due to|because of|caused by)\b)"
+    r"\W*(the|this|these|that|those)( \w+)? (incidents?|outages?|disruptions?|issues|compromise|"
     r"breach|degradation|downtime) (also |further |then |ultimately |eventually |in turn )?"
     r"(caused|resulted|led|meant|left|affected|impacted)\b|"
     r"^\W*(the )?(\w+ )?(customer |user )?impact (included|includes|was|were)\b|"
