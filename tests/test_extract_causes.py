@@ -693,3 +693,16 @@ def test_a_prolonged_outage_an_infinite_loop_and_key_issues_name_causes(nlp):
         "Key issues included an unknown quota on the runner pool.",
         "This degradation affected a few projects due to a runner pool going offline.",
     ]
+
+
+def test_finding_the_cause_and_what_an_alert_set_in_motion_are_not_causes(nlp):
+    text = (
+        "Writes to the ledger failed for an hour.\n\n"
+        "Engineers identified the root cause by 10:05 and paused the job.\n\n"
+        "The incident began at 09:12 when monitoring detected the failed writes.\n\n"
+        "The security team was alerted about odd logins, leading to an immediate investigation.\n\n"
+        "Early checks looked at recent deploys, but the root cause remained unclear for hours.\n\n"
+        "The root cause was identified as a full disk on the primary.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert texts == ["The root cause was identified as a full disk on the primary."]

@@ -156,7 +156,8 @@ CAUSE_STRONG = re.compile(
     r"\bthe (core|main|primary|underlying|real|actual|fundamental) (problem|issue|flaw|culprit) "
     r"(was|is)\b(?! (\w+ly )?(identified|found|located|fixed|resolved|terminated|removed|"
     r"killed|stopped|addressed|mitigated)\b)|"
-    r"\b(incident|outage|issue|problem|disruption)s? (began|started) [^.;]{0,40}\bwhen\b|"
+    r"\b(incident|outage|issue|problem|disruption)s? (began|started) [^.;]{0,40}\bwhen\b"
+    r"(?! (\w+ ){0,2}(detected|noticed|reported|alerted|paged|saw|observed|flagged)\b)|"
     r"\b(hampered|hindered) by\b|"
     # "The culprit was determined to be this commit" (not "the culprit was identified").
     r"\bthe (\w+ )?culprit (was|is)\b(?! (\w+ly )?(identified|found|located|fixed|resolved|"
@@ -214,7 +215,13 @@ CAUSE_SEARCH = re.compile(
     r"search(ing)? for|investigat\w*|"
     r"understand(ing)?|analy[sz]\w*|of|on|into|complete[d]?|for|around|about|regarding|behind)"
     r"\s+(a|the|our|any|its)\s+(root[\s-]cause|cause|source)|"
-    r"(root[\s-]cause|cause) (analysis|is (still )?(unknown|unclear))|"
+    # "engineers identified the root cause by 13:01" (not "identified the root cause as ...")
+    r"\b(identified|pinpointed|diagnosed|traced)\s+(the|its)\s+(root[\s-]cause|cause)"
+    r"(?!\s+(as|to be|to)\b|\s*:)|"
+    r"(root[\s-]cause|cause) (analysis|(is|was|remained|remains) (still )?(unknown|unclear))|"
+    # "an alert ..., leading to an immediate investigation": what the alert set in motion
+    r"\b(leading to|led to|resulting in|resulted in|triggering|prompting|prompted) (an? |the )?"
+    r"(\w+ )?(investigation|escalation|review|page|alert)s?\b|"
     r"possible causes|what the (possible )?causes|\broot[\s-]?caused\b|"
     r"\broot[\s-]cause (finding|identification|was found|was identified)(?! as| to be)|"
     r"different root[\s-]causes|"
