@@ -143,3 +143,18 @@ def test_dated_timeline_rows_are_not_impacts(nlp, text):
 def test_detection_apology_mitigation_and_prevention_are_not_impacts(nlp, sentence):
     text = f"The queue service was restarted twice.\n\n{sentence}"
     assert _impact_texts(nlp, text) == []
+
+
+def test_percentage_of_a_machine_resource_is_not_an_impact(nlp):
+    text = "The queue service was restarted twice.\n\n" + (
+        "The batch jobs stalled because CPU usage on the workers exceeded 95%."
+    )
+    assert _impact_texts(nlp, text) == []
+
+
+def test_load_percentage_is_not_a_figure_of_the_impact(nlp):
+    text = "About 12% of API requests failed while memory pressure on the hosts stayed above 90%."
+    impacts = _analyze(nlp, text).impacts
+    assert len(impacts) == 1
+    assert any(f.startswith("About 12% of API requests") for f in impacts[0].figures)
+    assert all("90%" not in f for f in impacts[0].figures)

@@ -17,6 +17,7 @@ from ingest.records import Impact
 from .roles import (
     IMPACT_NOT_REPORTED,
     IMPACT_OBJECTS,
+    IMPACT_RESOURCE_PERCENT,
     SentenceView,
     heading_scores,
     normalize_quotes,
@@ -123,6 +124,16 @@ def impact_figures(view: SentenceView, text: str) -> tuple[str, ...]:
     for pattern in (RATE, DURATION, TIME_RANGE, SHARE):
         for match in pattern.finditer(text, s.start, s.end):
             found.append((match.start(), match.end()))
+    # "CPU pressure exceeding 90%": a load figure, not one of what was affected.
+    lowered = normalize_quotes(text[s.start : s.end]).lower()
+    loads = [
+        (s.start + m.start(), s.start + m.end()) for m in IMPACT_RESOURCE_PERCENT.finditer(lowered)
+    ]
+    found = [
+        (a, b)
+        for a, b in found
+        if not any(lo < b and a < hi and "%" in text[a:b] for lo, hi in loads)
+    ]
     return _dedupe(text, found)
 
 

@@ -461,9 +461,18 @@ IMPACT_NOT_REPORTED = re.compile(
 )
 
 
+# A percentage of a machine resource ("CPU pressure exceeding 90%", "memory usage at 95%"):
+# how loaded the system was, not a share of users or requests affected.
+IMPACT_RESOURCE_PERCENT = re.compile(
+    r"\b(cpu|memory|mem|ram|disk|heap|swap|load|utili[sz]ation|usage|saturation|pressure)\b"
+    r"[^.;%]{0,40}?\d+(\.\d+)?\s?%"
+)
+
+
 def impact_score(text: str) -> float:
     """How strongly the sentence describes who or what was affected (figures count most)."""
     lowered = IMPACT_NOT_REPORTED.sub(" ", normalize_quotes(text).lower())
+    lowered = IMPACT_RESOURCE_PERCENT.sub(" ", lowered)
     words = len(IMPACT_WORDS.findall(lowered))
     score = min(2.0, 1.0 * words)
     objects = IMPACT_OBJECTS.search(lowered)
