@@ -706,3 +706,14 @@ def test_finding_the_cause_and_what_an_alert_set_in_motion_are_not_causes(nlp):
     )
     texts = [c.text for c in _analyze(nlp, text).causes]
     assert texts == ["The root cause was identified as a full disk on the primary."]
+
+
+def test_an_extended_outage_causes_explored_and_a_found_impact_are_not_causes(nlp):
+    text = (
+        "The shop experienced an extended outage from Monday noon until Tuesday evening.\n\n"
+        "Early checks explored various causes like recent deploys.\n\n"
+        "The review determined that the maximum potential impact involved 40 stores.\n\n"
+        "We found that the job was blocking writes to the orders table.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert texts == ["We found that the job was blocking writes to the orders table."]

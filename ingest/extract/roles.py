@@ -168,6 +168,7 @@ CAUSE_STRONG = re.compile(
     # "Debugging was complicated by ...", "Redis is a single point of failure".
     r"\bcomplicated by\b|\bsingle point of failure\b|\binfinite loop\b|"
     # "the automation failed, extending a 2 minute outage to two hours"
+    r"(?<!\ban )(?<!\bthe )(?<!\ba )"  # not "an extended outage"
     r"\b(extend(ed|ing|s)?|prolong(ed|ing|s)?|lengthen(ed|ing|s)?)\b[^.;]{0,60}\b(outage|downtime|"
     r"disruption)s?\b|"
     # "Key issues included previously unknown network limits ..."
@@ -206,8 +207,8 @@ LACK_STATED = re.compile(
 # A finding that names a problem ("we discovered that our DDoS mitigation was impacting ...").
 CAUSE_FINDING = re.compile(
     r"\b(discovered|found|determined|identified|realized|realised|confirmed|traced|learned)"
-    r"( \w+)? that\b.*\b(impact|caus|bug|fail|broke|misconfig|overload|exhaust|block|drop|"
-    r"reject|leak|stuck|stall|not |wasn't|weren't|incorrect|wrong)"
+    r"( \w+)? that\b.*\b(impact(ed|ing|s)\b|caus|bug|fail|broke|misconfig|overload|exhaust|block|"
+    r"drop|reject|leak|stuck|stall|not |wasn't|weren't|incorrect|wrong)"
 )
 # A cue that names the search for a cause rather than a cause.
 CAUSE_SEARCH = re.compile(
@@ -215,6 +216,8 @@ CAUSE_SEARCH = re.compile(
     r"search(ing)? for|investigat\w*|"
     r"understand(ing)?|analy[sz]\w*|of|on|into|complete[d]?|for|around|about|regarding|behind)"
     r"\s+(a|the|our|any|its)\s+(root[\s-]cause|cause|source)|"
+    r"\b(explored|considered|examined|investigated|checked) (various |several |possible |"
+    r"potential |other |many )?causes\b|"
     # "engineers identified the root cause by 13:01" (not "identified the root cause as ...")
     r"\b(identified|pinpointed|diagnosed|traced)\s+(the|its)\s+(root[\s-]cause|cause)"
     r"(?!\s+(as|to be|to)\b|\s*:)|"
