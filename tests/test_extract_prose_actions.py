@@ -123,6 +123,7 @@ TRACKED = (
     "The cache hosts were restarted with an empty disk.\n\n"
     "- The wipe script did not check the free space before starting.\n"
     "- The operator should have checked the first few hosts before going on.\n"
+    "- Find out why the disk alert did not fire when it should have fired.\n"
     "- Status: Done - The old wipe script is gone.\n"
     "- Status: on-going - Audit the disk quotas on every cache host.\n"
     "- Status: Declined - Add an alert on free disk space?\n\n"
@@ -145,6 +146,7 @@ def test_tracked_tasks_are_actions(nlp):
     found = " ".join(actions)
     assert "should have checked" not in found
     assert "did not check" not in found
+    assert "Find out why the disk alert did not fire when it should have fired." in actions
 
 
 INTRODUCED = (
@@ -223,3 +225,24 @@ def test_a_note_that_recommends_is_judged_by_its_wording(nlp):
     )
     found = [a.text for a in _analysis(nlp, text).actions]
     assert any("We should have an alert on broker disk usage." in t for t in found)
+
+
+@pytest.mark.models
+def test_a_decision_told_in_the_story_is_no_recommendation(nlp):
+    text = (
+        "The cluster lost its API for an hour. At 10:00 it was decided that the old master "
+        "record should be removed, which broke every client.\n"
+    )
+    assert not _analysis(nlp, text).actions
+
+
+@pytest.mark.models
+def test_an_imperative_among_tracked_tasks_is_a_task(nlp):
+    text = (
+        "The build server lost a disk and CI stopped for a day.\n\n"
+        "- Status: Unresolved Migrate the jobs to the new build host.\n"
+        "- Status: Unresolved Decide on the best replacement for the old host.\n"
+        "- Have more than one build scheduler.\n"
+    )
+    found = [a.text for a in _analysis(nlp, text).actions]
+    assert "Have more than one build scheduler." in found

@@ -300,6 +300,12 @@ PURPOSE = re.compile(
     r"designed)) to\b",
     re.IGNORECASE,
 )
+# What someone decided or argued during the incident ("it was decided that the host should be
+# removed") tells the story; it recommends nothing.
+REPORTED_SHOULD = re.compile(
+    r"\b(decided|argue|argued|agreed|thought|assumed|believed|expected) that\b[^.;]*\bshould\b",
+    re.IGNORECASE,
+)
 # A promise to keep customers informed is no corrective step ("committed to providing more
 # information as it becomes available").
 KEEP_INFORMED = re.compile(
@@ -455,7 +461,7 @@ def _action_forms(views: list[SentenceView], run: list[list[int]]) -> list[str]:
         view = views[item[0]]
         text = normalize_quotes(view.text)
         form = item_form(view.text, view.span)
-        if form == "action" and HINDSIGHT.search(text):
+        if form == "action" and _hindsight(view):
             form = "statement"  # "The operator should have checked ...": what went wrong
         if STATUS_LEAD.match(text):
             forms.append("action")  # a tracked task, whatever its wording
@@ -544,6 +550,13 @@ def _introduced_as_follow_ups(views: list[SentenceView], first: int, text: str) 
     )
 
 
+def _hindsight(view: SentenceView, text: str = "") -> bool:
+    """The item says what should have happened ("The operator should have checked ..."),
+    not what to do ("Investigate what should have paged and fix it" is a step)."""
+    text = text or view.text
+    return bool(HINDSIGHT.search(text)) and not is_imperative(text, view.span)
+
+
 def _tracked_status(text: str) -> str:
     """``task`` for an item that opens with the status of a task ("Status: Done - ..."),
     ``note`` for an "informational" one, else ""."""
@@ -579,19 +592,24 @@ def action_lists(views: list[SentenceView], text: str) -> list[tuple[list[list[i
     for run in list_runs(views, text):
         forms = _action_forms(views, run)
         tracked = [_tracked_status(views[item[0]].text) for item in run]
-        if sum(1 for status in tracked if status) >= 2:
-            # A list of tracked tasks: the items with a status are the tasks, an
-            # "informational" entry is none, and the items between them are notes on them,
-            # each judged by its own wording ("We should have an alert for X" is one).
-            for item, status in zip(run, tracked, strict=True):
-                if status:
-                    result.append(([item], status == "task"))
-            continue
         if _introduced_as_follow_ups(views, run[0][0], text):
             # Every item of a list introduced as follow-ups is one, as under an action heading,
-            # except a remark on how things were ("This was an action item last time too").
-            for item in run:
-                result.append(([item], not _tells_how_it_was(views[item[0]])))
+            # except a remark on how things were ("This was an action item last time too")
+            # and an "informational" entry.
+            for item, status in zip(run, tracked, strict=True):
+                remark = status == "note" or _tells_how_it_was(views[item[0]])
+                result.append(([item], not remark))
+            continue
+        if sum(1 for status in tracked if status) >= 2:
+            # A list of tracked tasks: the items with a status are the tasks, an
+            # "informational" entry is none; the items between them are tasks when they are
+            # imperatives or plans, else notes judged by their own wording ("We should have
+            # an alert for X" is one, "Ops disabled this alert" is not).
+            for item, status, form in zip(run, tracked, forms, strict=True):
+                if status:
+                    result.append(([item], status == "task"))
+                elif form == "action":
+                    result.append(([item], True))
             continue
         # A timeline that runs into the next list (no blank line, no heading): only items
         # after its last dated row can be actions.
@@ -666,7 +684,7 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
                 continue
             tracked = bool(STATUS_LEAD.match(normalize_quotes(body)))
             # "The operator should have checked ..." tells what went wrong: no step.
-            hindsight = not in_section and not tracked and bool(HINDSIGHT.search(body))
+            hindsight = not in_section and not tracked and _hindsight(view, body)
             if not hindsight and (
                 in_section
                 or tracked
@@ -701,7 +719,11 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
             i += 2
             continue
         lowered = normalize_quotes(view.text).lower()
-        committed = bool(ACTION_CUES.search(lowered)) and not PURPOSE.search(lowered)
+        committed = (
+            bool(ACTION_CUES.search(lowered))
+            and not PURPOSE.search(lowered)
+            and not REPORTED_SHOULD.search(lowered)
+        )
         is_action = "action" in view.sentence.roles and (
             view.sentence.role == "action" or committed or in_section
         )
