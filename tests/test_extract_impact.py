@@ -158,3 +158,48 @@ def test_load_percentage_is_not_a_figure_of_the_impact(nlp):
     assert len(impacts) == 1
     assert any(f.startswith("About 12% of API requests") for f in impacts[0].figures)
     assert all("90%" not in f for f in impacts[0].figures)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The problem persisted for another three days until the hotfix shipped.",
+        "Dashboards were unavailable for about 40min.",
+        "We blocked all webhook traffic, partners included, for a period of ~15 minutes.",
+        "Last night we started to see elevated levels of 503s on the login page.",
+        "The same bug was also behind the increased timeouts in the billing service.",
+    ],
+)
+def test_how_long_harm_lasted_and_rising_errors_are_impacts(nlp, sentence):
+    text = f"The queue service was restarted twice.\n\n{sentence}"
+    assert _impact_texts(nlp, text) == [sentence]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Under heavy load, workers could not open sessions within the 30-second connect timeout.",
+        "The proxy timeout was raised to 90 seconds last year.",
+    ],
+)
+def test_a_timeout_setting_is_not_an_impact(nlp, sentence):
+    text = f"The queue service was restarted twice.\n\n{sentence}"
+    assert _impact_texts(nlp, text) == []
+
+
+def test_credits_to_affected_customers_are_remediation_not_impact(nlp):
+    text = (
+        "The queue service was restarted twice.\n\n"
+        "- Issued service credits to all customers affected by the failed exports\n"
+        "- Exports were retried\n"
+    )
+    assert _impact_texts(nlp, text) == []
+
+
+def test_list_item_naming_a_task_is_not_an_impact(nlp):
+    text = (
+        "The queue service was restarted twice.\n\n"
+        "- Implementing alerting for 5xx errors - consider tracking failed checkouts per region\n"
+        "- Add a dashboard of error rates for the payments API\n"
+    )
+    assert _impact_texts(nlp, text) == []

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING
 from ingest.records import Impact
 
 from .roles import (
+    _GERUND_LEAD,
     IMPACT_NOT_REPORTED,
     IMPACT_OBJECTS,
     IMPACT_RESOURCE_PERCENT,
     SentenceView,
     heading_scores,
+    is_imperative,
     normalize_quotes,
 )
 
@@ -179,12 +181,29 @@ IMPACT_CONSEQUENCE = re.compile(
     r"[^.;]{0,80}?\b(outages?|downtime|error[- ]rates?|[45]\d\d (rate|errors|responses)|"
     r"[45]\d\ds|[45]xx|delays|latency|unavailab\w*|lost \w+|loss of (data|\w+ data))\b"
 )
+# How long the harm lasted ("The issue persisted for an additional two days", "They were
+# affected for about 6min", "we blocked all traffic ... for a period of ~20 minutes").
+HARM_LASTED = re.compile(
+    r"\b((issue|outage|problem|incident|degradation|disruption|errors?|failures?)s? "
+    r"(persisted|lasted|continued)|(were|was) (affected|impacted|down|unavailable|unreachable|"
+    r"degraded|broken)|blocked all)\b[^.;]{0,80}?\b(for|across) "
+    r"(a period of |an additional |another |about |approximately |around |nearly |over |~)*"
+    r"(\d|an?\b|one|two|three|four|five|six|several|a few)"
+)
+# A rise in what users see ("elevated levels of 421s", "the elevated errors with our tracking
+# services", "a spike in 5xx responses").
+HARM_SIGNAL = re.compile(
+    r"\b(elevated|increased|spike in|surge in|higher|high) (levels? of |rates? of |numbers? of )?"
+    r"([45]\d\ds|[45]xx|errors|error rates?|latency|timeouts|failures|failed requests)\b"
+)
 # Wording about the incident that reports no harm to users: how long detection took, an
 # apology, a step taken to mitigate ("To mitigate the outage, we disabled ...").
 NOT_AN_IMPACT = re.compile(
     r"\bdetection (delay|time)|\bdelay(ed)? (in|before) (detection|detecting|noticing)|"
     r"\btime to (detect|detection)\b|\bapologi[sz]|\bsorry\b|"
     r"\b(keep|stop|prevent)\w* [^,.;]{0,60}?\bfrom (affecting|impacting|reaching)\b|"
+    r"\b(issued|issuing|offered|offering|provided|providing|refunded)\b[^.;]{0,30}?"
+    r"\b(credits?|refunds?|compensation)\b|"
     r"^\W*(in order )?to (mitigate|resolve|fix|address|stop|contain|work around|remedy)\b"
 )
 # A row of a timeline: the block opens with a date or a clock time ("16:03: ...", "**18:01
@@ -211,9 +230,17 @@ def states_impact(text: str) -> bool:
     if NOT_AN_IMPACT.search(lowered):
         return False
     lowered = IMPACT_NOT_REPORTED.sub(" ", lowered)
-    if PARTY_SUFFERED.search(lowered):
+    if PARTY_SUFFERED.search(lowered) or HARM_LASTED.search(lowered):
+        return True
+    if HARM_SIGNAL.search(lowered):
         return True
     return bool(IMPACT_CONSEQUENCE.search(lowered))
+
+
+def _names_work(view: SentenceView) -> bool:
+    """A list item that names a task by its verb ("Add alerting", "Implementing monitoring")."""
+    stripped = re.sub(r"^[\W_]+", "", view.text)
+    return is_imperative(view.text, view.span) or bool(_GERUND_LEAD.match(stripped))
 
 
 def extract_impacts(text: str, views: list[SentenceView]) -> tuple[Impact, ...]:
@@ -228,6 +255,8 @@ def extract_impacts(text: str, views: list[SentenceView]) -> tuple[Impact, ...]:
             continue  # "Issued credits to all affected customers" is an action item
         if in_dated_row(view, text):
             continue  # a timeline entry ("18:01 UTC - 429 errors for most requests")
+        if s.block_kind == "list_item" and _names_work(view):
+            continue  # "Implementing alerting for SDK errors", "Add a retry for 5xx responses"
         lowered = normalize_quotes(s.text).lower()
         if NOT_AN_IMPACT.search(lowered):
             continue  # "a 4+ hour detection delay", "we apologize to affected customers"

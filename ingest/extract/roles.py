@@ -460,7 +460,11 @@ IMPACT_NOT_REPORTED = re.compile(
     r"\bto (prevent|avoid|minimi[sz]e|reduce|limit|mitigate) [^,.;]*|"
     r"\b(unable|not able) to (determine|identify|find|reproduce|confirm|verify)\b|"
     r"\bwithout (any )?(customer |user )?impact\b|\bin the event of\b[^,]*|"
-    r"\bif this affected\b[^,]*"
+    r"\bif this affected\b[^,]*|"
+    # A timeout as a setting ("within the 20-second startup timeout", "set to time out after
+    # 60 seconds"), not requests timing out.
+    r"\b(\d+(\.\d+)?[- ]?(ms|s|secs?|seconds?|minutes?|mins?)[- ]|the |an? )([\w-]+ )?timeout\b|"
+    r"\b(set|configured) to time ?out\b|\btime ?out after\b"
 )
 
 
