@@ -246,3 +246,18 @@ def test_an_imperative_among_tracked_tasks_is_a_task(nlp):
     )
     found = [a.text for a in _analysis(nlp, text).actions]
     assert "Have more than one build scheduler." in found
+
+
+@pytest.mark.models
+def test_work_done_after_the_incident_is_a_done_action(nlp):
+    text = (
+        "The primary database lost its disks and the API was down for two hours. Engineers "
+        "promoted a replica by hand at 16:40.\n\n"
+        "Post-incident, a spare database cluster was provisioned and traffic was moved to it.\n"
+    )
+    actions = {a.text: a.status for a in _analysis(nlp, text).actions}
+    assert actions == {
+        "Post-incident, a spare database cluster was provisioned and traffic was moved to it.": (
+            "done"
+        )
+    }

@@ -123,6 +123,12 @@ PAST_LEAD = re.compile(
 PREVENTED_SINCE = re.compile(
     r"^\W*to (?:prevent|avoid) [^,.]{1,60}, (?:\w+ ){1,4}?(?:\w+ly )?(?!need)\w+ed\b", re.I
 )
+# "Post-incident, a new cluster was provisioned": work done since the incident.
+DONE_SINCE = re.compile(
+    r"^\W*(?:post-incident|after the (?:incident|outage)|since the (?:incident|outage)),"
+    r"[^.]*\b(?:was|were|has been|have been) (?:\w+ly )?\w+(?:ed|en|t)\b",
+    re.IGNORECASE,
+)
 # Work the team reports as its own and done ("we have added", "we've moved").
 WE_DID = re.compile(r"\bwe(?: have|'ve)\b|\bwe (?:made|added|moved|fixed|deployed)\b", re.I)
 # "Once we have completed X, we will ..." is a plan, whatever the first clause says.
@@ -238,6 +244,7 @@ def action_status(text: str, heading: str = "") -> str:
         or PAST_LEAD.match(body)
         or WE_PERFECT.match(body)
         or PREVENTED_SINCE.match(normalized)
+        or DONE_SINCE.match(normalized)
     ):
         return "done"
     if PLANNED_WORDS.search(normalized) or ACTION_IMPERATIVE.match(body):
@@ -345,8 +352,8 @@ def _follow_up(action: Action, lowered: str) -> bool:
     narrative; only plans, work in progress and steps taken since count as action items."""
     if action.status in ("planned", "in_progress"):
         return True
-    if PREVENTED_SINCE.match(lowered):
-        return True  # "To prevent recurrence, Acme disabled the automation"
+    if PREVENTED_SINCE.match(lowered) or DONE_SINCE.match(lowered):
+        return True  # "To prevent recurrence, Acme disabled ...", "Post-incident, X was ..."
     return bool(
         re.search(
             r"\b(already|since|now|going forward|follow[- ]?up|permanent)",

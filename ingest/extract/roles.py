@@ -316,6 +316,8 @@ ACTION_CUES = re.compile(
     r"\bwill (also |further |then )?be (enhanced|improved|added|updated|implemented|reviewed|"
     r"introduced|rolled out|migrated|replaced|upgraded|extended|expanded|strengthened|automated|"
     r"documented|hardened|revisited|reconfigured|audited|tuned|adjusted)\b|"
+    # Work told as done after the incident ("Post-incident, a new cluster was provisioned").
+    r"^\W*(post-incident|after the (incident|outage)|since the (incident|outage)),|"
     # A step named for what it prevents ("To prevent recurrence, Acme disabled ...").
     r"^\W*to (prevent|avoid) (a |any )?(recurrence|reoccurrence|repeat|repetition|similar|future|"
     r"(this|it) (from )?(happening|occurring) again)|"
