@@ -717,3 +717,24 @@ def test_an_extended_outage_causes_explored_and_a_found_impact_are_not_causes(nl
     )
     texts = [c.text for c in _analyze(nlp, text).causes]
     assert texts == ["We found that the job was blocking writes to the orders table."]
+
+
+def test_rows_that_open_with_a_dotted_clock_time_are_timeline_rows(nlp):
+    text = (
+        "The wiki was slow for forty minutes.\n"
+        "• 21:55 monitoring: PROBLEM - load on db7 is CRITICAL\n"
+        "• 21:56 monitoring: PROBLEM - HTTP on app3 is CRITICAL\n\n"
+        "Paging went out to three engineers.\n"
+        "• 22.00 - 22.20 : Ann and Bo moved reports off db7, which was showing extreme load.\n"
+        "• 22.25 : App servers started to recover. The first guess was that a disk failure "
+        "caused the load.\n\n"
+        "The team noticed the following:\n"
+        "• A link to the stats page was posted on a forum, which led to a surge of visitors.\n"
+        "• The stats page was not cached, and the surge overloaded the database because every "
+        "visit ran the slow query.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert not any(t.startswith("22.") for t in texts)
+    assert "A link to the stats page was posted on a forum, which led to a surge of visitors." in (
+        texts
+    )

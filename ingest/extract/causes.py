@@ -280,7 +280,17 @@ def _has_cause_signal(view: SentenceView) -> bool:
     return cause_score(view.text, view.sentence.block_kind) > 0 or bool(cue_names(view))
 
 
-_CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}\s?[ap]\.?m\b", re.IGNORECASE)
+# A row that opens with a clock time written with a dot ("22.10: Mark found ...", "22.00 -
+# 22.25 : ..."): dated, as "22:10" is.
+_DOTTED_CLOCK = re.compile(r"^\W*\d{1,2}\.[0-5]\d(\s*[-–]\s*\d{1,2}[.:][0-5]\d)?\s*:")
+_CLOCK = re.compile(
+    r"\b\d{1,2}:\d{2}\b|\b\d{1,2}\s?[ap]\.?m\b|" + _DOTTED_CLOCK.pattern, re.IGNORECASE
+)
+
+
+def _row_form(text: str, span: Any = None) -> str:
+    """:func:`item_form`, with rows that open with a dotted clock time dated too."""
+    return "dated" if _DOTTED_CLOCK.match(text) else item_form(text, span)
 _LEADING_CLOCK = re.compile(r"^\W*~?(\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}|\*\*\d{1,2}:\d{2})")
 
 
@@ -326,7 +336,7 @@ def _timeline_entry(view: SentenceView) -> bool:
     its role unless it sits under a cause heading.
     """
     listed = view.sentence.block_kind in ("table_row", "list_item")
-    if listed and not _under_cause_heading(view) and item_form(view.text) == "dated":
+    if listed and not _under_cause_heading(view) and _row_form(view.text) == "dated":
         return True  # "**October 21 & 28**: ..." under a cause heading is a cause
     if view.sentence.role != "timeline":
         return False
@@ -579,7 +589,7 @@ def _result_follows(views: list[SentenceView], i: int) -> bool:
 
 
 def _item_forms(views: list[SentenceView], run: list[list[int]]) -> list[str]:
-    return [item_form(views[item[0]].text, views[item[0]].span) for item in run]
+    return [_row_form(views[item[0]].text, views[item[0]].span) for item in run]
 
 
 def timelines(views: list[SentenceView], runs: list[list[list[int]]]) -> list[tuple[int, int]]:
@@ -667,7 +677,7 @@ def factor_lists(
     # Statements that go on from a dated row in the same list ("13:43 Citoid outage begins",
     # "Cxserver was hit shortly after") continue the timeline: not a list of factors.
     pieces = [
-        (piece, kind if item_form(views[run[0][0]].text) != "dated" else "dated")
+        (piece, kind if _row_form(views[run[0][0]].text) != "dated" else "dated")
         for run in runs
         for piece, kind in _pieces(views, run)
     ]
