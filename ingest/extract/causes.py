@@ -291,6 +291,8 @@ _CLOCK = re.compile(
 def _row_form(text: str, span: Any = None) -> str:
     """:func:`item_form`, with rows that open with a dotted clock time dated too."""
     return "dated" if _DOTTED_CLOCK.match(text) else item_form(text, span)
+
+
 _LEADING_CLOCK = re.compile(r"^\W*~?(\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}|\*\*\d{1,2}:\d{2})")
 
 
