@@ -261,3 +261,18 @@ def test_work_done_after_the_incident_is_a_done_action(nlp):
             "done"
         )
     }
+
+
+@pytest.mark.models
+def test_a_step_written_as_a_paragraph_under_an_action_heading(nlp):
+    text = (
+        "# Build nodes ran out of memory\n\n"
+        "## Action items\n\n"
+        "### Builds\n\n"
+        "Limit the memory available to build pods.\n\n"
+        "### Hub\n\n"
+        "Fix the configuration so that user pods survive a hub restart.\n"
+    )
+    found = [a.text for a in _analysis(nlp, text).actions]
+    assert "Limit the memory available to build pods." in found
+    assert "Fix the configuration so that user pods survive a hub restart." in found

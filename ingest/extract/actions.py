@@ -736,7 +736,13 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
         )
         if (
             is_action
-            and (committed or (in_section and kind != "paragraph"))
+            and (
+                committed
+                or (in_section and kind != "paragraph")
+                # "### Repo2docker" then "Limit memory available to build pods.": a step
+                # written as a paragraph of its own under an action heading.
+                or (in_section and view.first_in_block and is_imperative(view.text, view.span))
+            )
             and not ACTION_ANNOUNCEMENT.search(lowered)
             and not KEEP_INFORMED.search(lowered)
         ):
