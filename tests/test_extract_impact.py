@@ -203,3 +203,24 @@ def test_list_item_naming_a_task_is_not_an_impact(nlp):
         "- Add a dashboard of error rates for the payments API\n"
     )
     assert _impact_texts(nlp, text) == []
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "When the last replica was drained, the router had no backend left, hence request "
+        "timeouts for the search page.",
+        "The release was reverted because of a rise in checkout timeouts.",
+        "The credential leak only affected our mobile SDKs on the public registry.",
+    ],
+)
+def test_timeouts_as_consequence_rises_and_what_was_hit_are_impacts(nlp, sentence):
+    text = f"The queue service was restarted twice.\n\n{sentence}"
+    assert _impact_texts(nlp, text) == [sentence]
+
+
+def test_what_would_have_happened_is_not_an_impact(nlp):
+    text = "The queue service was restarted twice.\n\n" + (
+        "Without the canary stage, about 30% of checkout requests would have failed."
+    )
+    assert _impact_texts(nlp, text) == []

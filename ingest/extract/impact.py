@@ -179,7 +179,8 @@ PARTY_SUFFERED = re.compile(
 IMPACT_CONSEQUENCE = re.compile(
     r"\b(result(ed|ing|s)? in|caus(ed|ing|es)|le(d|ading) to|so the|hence)\b"
     r"[^.;]{0,80}?\b(outages?|downtime|error[- ]rates?|[45]\d\d (rate|errors|responses)|"
-    r"[45]\d\ds|[45]xx|delays|latency|unavailab\w*|lost \w+|loss of (data|\w+ data))\b"
+    r"[45]\d\ds|[45]xx|delays|latency|(request |connection )?timeouts|unavailab\w*|lost \w+|"
+    r"loss of (data|\w+ data))\b"
 )
 # How long the harm lasted ("The issue persisted for an additional two days", "They were
 # affected for about 6min", "we blocked all traffic ... for a period of ~20 minutes").
@@ -193,14 +194,21 @@ HARM_LASTED = re.compile(
 # A rise in what users see ("elevated levels of 421s", "the elevated errors with our tracking
 # services", "a spike in 5xx responses").
 HARM_SIGNAL = re.compile(
-    r"\b(elevated|increased|spike in|surge in|higher|high) (levels? of |rates? of |numbers? of )?"
+    r"\b((elevated|increased|higher|high) (levels? of |rates? of |numbers? of )?|"
+    r"(increase|rise|spike|surge|jump) in (\S+ ){0,3})"
     r"([45]\d\ds|[45]xx|errors|error rates?|latency|timeouts|failures|failed requests)\b"
+)
+# What the incident hurt, named as ours or as a whole ("The attack only affected our
+# JavaScript SDKs", "took down all regions").
+SERVICE_HIT = re.compile(
+    r"\b(impacted|affected|disrupted|took down|brought down)\b (only |also )?"
+    r"(our|all|both|every|the (whole|entire)) "
 )
 # Wording about the incident that reports no harm to users: how long detection took, an
 # apology, a step taken to mitigate ("To mitigate the outage, we disabled ...").
 NOT_AN_IMPACT = re.compile(
     r"\bdetection (delay|time)|\bdelay(ed)? (in|before) (detection|detecting|noticing)|"
-    r"\btime to (detect|detection)\b|\bapologi[sz]|\bsorry\b|"
+    r"\btime to (detect|detection)\b|\bapologi[sz]|\bsorry\b|\bwould (not |n't )?have\b|"
     r"\b(keep|stop|prevent)\w* [^,.;]{0,60}?\bfrom (affecting|impacting|reaching)\b|"
     r"\b(issued|issuing|offered|offering|provided|providing|refunded)\b[^.;]{0,30}?"
     r"\b(credits?|refunds?|compensation)\b|"
@@ -232,7 +240,7 @@ def states_impact(text: str) -> bool:
     lowered = IMPACT_NOT_REPORTED.sub(" ", lowered)
     if PARTY_SUFFERED.search(lowered) or HARM_LASTED.search(lowered):
         return True
-    if HARM_SIGNAL.search(lowered):
+    if HARM_SIGNAL.search(lowered) or SERVICE_HIT.search(lowered):
         return True
     return bool(IMPACT_CONSEQUENCE.search(lowered))
 
