@@ -738,3 +738,18 @@ def test_rows_that_open_with_a_dotted_clock_time_are_timeline_rows(nlp):
     assert "A link to the stats page was posted on a forum, which led to a surge of visitors." in (
         texts
     )
+
+
+def test_how_a_system_behaves_under_a_condition_is_not_a_cause(nlp):
+    text = (
+        "Launches failed for an hour.\n\n"
+        "If a launch takes more than ten seconds, the gateway returns a 202 because it stops "
+        "waiting.\n\n"
+        "If the pool had been sized for peak load, the launches would have succeeded due to "
+        "the spare capacity.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert texts == [
+        "If the pool had been sized for peak load, the launches would have succeeded due to "
+        "the spare capacity."
+    ]

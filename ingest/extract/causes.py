@@ -126,6 +126,10 @@ CAUSE_UNKNOWN = re.compile(
     r"\b(unknown|unclear|not (yet |fully )?(known|understood|determined)|(still |being )?"
     r"investigat\w*|under investigation|tbd|to be determined|n/a)\b"
 )
+# A condition stated as how the system behaves ("If the spawn takes more than 10s, the hub
+# returns a 202"): background, not what happened; "If the policy had been set to ignore, the
+# issue would have ..." says what went wrong in this incident and is not matched.
+HYPOTHETICAL = re.compile(r"^\W*if\b(?!.*\b(was|were|had|did)\b.*\bwould\b)")
 # A follow-up item that opens with its status ("Status: Declined - Fix ...", "Status: on-going
 # - Audit ..."): an action, never a finding.
 STATUS_FIELD = re.compile(
@@ -216,7 +220,7 @@ def is_causal(view: SentenceView) -> bool:
     counterfactual = bool(COUNTERFACTUAL.search(lowered))
     if (view.sentence.role == "action" and not counterfactual) or ACTION_CUES.search(lowered):
         return False
-    if SPECULATION.search(lowered) or WENT_WELL.search(lowered):
+    if SPECULATION.search(lowered) or WENT_WELL.search(lowered) or HYPOTHETICAL.match(lowered):
         return False  # "It could be that the pool was draining", "great job debugging"
     if ADVICE.search(lowered) and not counterfactual:
         return False
@@ -791,6 +795,8 @@ def _explains(view: SentenceView) -> bool:
     lowered = normalize_quotes(view.text).lower()
     if GOOD_OUTCOME.search(lowered) or ACTION_CUES.search(lowered):
         return False  # how it was resolved, not why it happened
+    if HYPOTHETICAL.match(lowered):
+        return False  # how the system behaves under a condition
     return item_form(view.text, view.span) == "statement"
 
 
