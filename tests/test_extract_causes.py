@@ -753,3 +753,21 @@ def test_how_a_system_behaves_under_a_condition_is_not_a_cause(nlp):
         "If the pool had been sized for peak load, the launches would have succeeded due to "
         "the spare capacity."
     ]
+
+
+def test_who_suffered_in_the_explanation_after_a_timeline_is_not_a_cause(nlp):
+    text = (
+        "The wiki was slow for forty minutes.\n"
+        "• 21:55 monitoring: PROBLEM - load on db7 is CRITICAL\n"
+        "• 21:56 monitoring: PROBLEM - HTTP on app3 is CRITICAL\n\n"
+        "Logged-in editors were impacted the most. The total outage lasted about 40 minutes.\n\n"
+        "The team noticed the following:\n"
+        "• A link to the stats page was posted on a forum, which led to a surge of visitors.\n"
+        "• The stats page was not cached, and the surge overloaded the database because every "
+        "visit ran the slow query.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert not any("impacted the most" in t or "outage lasted" in t for t in texts)
+    assert "A link to the stats page was posted on a forum, which led to a surge of visitors." in (
+        texts
+    )

@@ -789,6 +789,14 @@ def _describes_section(view: SentenceView) -> bool:
     return view.sentence.block_kind == "paragraph" and bool(SECTION_DESCRIPTION.search(lowered))
 
 
+# Who suffered and for how long: the impact, told in the explanation of a report.
+WHO_SUFFERED = re.compile(
+    r"\b(users?|customers?|visitors?|editors?|clients?)\b[^.;]{0,60}\b(were|was|are|is) "
+    r"(also |mostly |largely )?(impacted|affected)\b|\bexperienced the (outage|incident|errors)\b|"
+    r"\b(outage|incident|downtime|disruption) lasted\b"
+)
+
+
 def _explains(view: SentenceView) -> bool:
     """A sentence of the explanation between a timeline and its factor list: prose, or a
     listed finding (not a plan, field or name)."""
@@ -797,6 +805,8 @@ def _explains(view: SentenceView) -> bool:
         return False  # how it was resolved, not why it happened
     if HYPOTHETICAL.match(lowered):
         return False  # how the system behaves under a condition
+    if WHO_SUFFERED.search(lowered) and not _has_cause_signal(view):
+        return False  # "Mobile users were impacted as well.", "The total outage lasted 46 min"
     return item_form(view.text, view.span) == "statement"
 
 
