@@ -224,3 +224,20 @@ def test_what_would_have_happened_is_not_an_impact(nlp):
         "Without the canary stage, about 30% of checkout requests would have failed."
     )
     assert _impact_texts(nlp, text) == []
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "All report exports completely broken (files failed to render).",
+        "As the brokers slowed down, invoices were queued but not delivered on time.",
+        "The status feed stopped sending updates to subscribers.",
+        "Several of our signing keys were compromised by the intruder.",
+        "**Partner impact:** the sync job skipped partner calendars",
+        "The storage migration started at noon and resulted in the following problems:",
+        "Scripts injected in customer dashboards, potentially affecting their own page loads.",
+    ],
+)
+def test_states_of_harm_labels_and_listed_problems_are_impacts(nlp, sentence):
+    text = f"The queue service was restarted twice.\n\n{sentence}"
+    assert _impact_texts(nlp, text) == [sentence]

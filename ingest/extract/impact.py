@@ -161,8 +161,8 @@ IMPACT_PARTY = re.compile(
 # 404s", "305 teams saw increased exception volumes", "customers reported critical issues",
 # "customers were forced to remove the SDK") or before them ("afflicted some of our customers").
 _SUFFERED = (
-    r"(impacted|affected|affect|experienc(ed|ing)|suffer(ed|ing)|unable|could not|couldn't|"
-    r"cannot|can't|were served|saw|seeing|lost|forced to|broken|unusable|"
+    r"(impacted|affected|affect|affecting|impacting|experienc(ed|ing)|suffer(ed|ing)|unable|"
+    r"could not|couldn't|cannot|can't|were served|saw|seeing|lost|forced to|broken|unusable|"
     r"reported (\w+ ){0,2}(issues?|errors?|problems?|failures?|outages?)|"
     r"receiv(e|ed|ing) (\S+ ){0,3}(errors?|failures?|timeouts?|broken|[45]\d\ds?))\b"
 )
@@ -177,6 +177,7 @@ PARTY_SUFFERED = re.compile(
 # A consequence that names what users or services suffered ("..., resulting in an increase in
 # latency", "This caused a complete network outage", "so the error-rate spiked").
 IMPACT_CONSEQUENCE = re.compile(
+    r"\bresult(ed|ing|s)? in (the following |several |multiple |many )?(problems|issues|errors)\b|"
     r"\b(result(ed|ing|s)? in|caus(ed|ing|es)|le(d|ading) to|so the|hence)\b"
     r"[^.;]{0,80}?\b(outages?|downtime|error[- ]rates?|[45]\d\d (rate|errors|responses)|"
     r"[45]\d\ds|[45]xx|delays|latency|(request |connection )?timeouts|unavailab\w*|lost \w+|"
@@ -198,6 +199,17 @@ HARM_SIGNAL = re.compile(
     r"(increase|rise|spike|surge|jump) in (\S+ ){0,3})"
     r"([45]\d\ds|[45]xx|errors|error rates?|latency|timeouts|failures|failed requests)\b"
 )
+# A state of harm ("functionality completely broken", "messages were not delivered",
+# "EventStreams stopped sending events", "packages were compromised").
+HARM_STATE = re.compile(
+    r"\b(completely|totally|fully|entirely|partially) (broken|down|unavailable|unusable|"
+    r"unreachable|inaccessible|unresponsive|offline)\b|"
+    r"\bnot (delivered|processed|served|saved|stored|indexed)\b|"
+    r"\bstopped (sending|serving|working|responding|processing|accepting|loading|delivering)\b|"
+    r"\b(were|was|been|got) (compromised|breached|leaked|corrupted|wiped)\b"
+)
+# A line labelled as the impact ("**Cross-service impact:** ...", "Severity: major").
+IMPACT_LABEL = re.compile(r"^[\W_]*[^:\n]{0,40}\b(impact|affected|severity)\b[^:\n]{0,20}:")
 # What the incident hurt, named as ours or as a whole ("The attack only affected our
 # JavaScript SDKs", "took down all regions").
 SERVICE_HIT = re.compile(
@@ -241,6 +253,8 @@ def states_impact(text: str) -> bool:
     if PARTY_SUFFERED.search(lowered) or HARM_LASTED.search(lowered):
         return True
     if HARM_SIGNAL.search(lowered) or SERVICE_HIT.search(lowered):
+        return True
+    if HARM_STATE.search(lowered) or IMPACT_LABEL.match(lowered):
         return True
     return bool(IMPACT_CONSEQUENCE.search(lowered))
 
