@@ -276,3 +276,13 @@ def test_a_step_written_as_a_paragraph_under_an_action_heading(nlp):
     found = [a.text for a in _analysis(nlp, text).actions]
     assert "Limit the memory available to build pods." in found
     assert "Fix the configuration so that user pods survive a hub restart." in found
+
+
+@pytest.mark.models
+def test_a_commitment_with_nothing_to_do_is_no_action(nlp):
+    text = (
+        "Our token rotation took a day, which was too slow.\n\n"
+        "We have to do better here, and we are sure we will. We will rotate tokens hourly.\n"
+    )
+    found = [a.text for a in _analysis(nlp, text).actions]
+    assert found == ["We will rotate tokens hourly."]

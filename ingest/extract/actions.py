@@ -313,6 +313,8 @@ REPORTED_SHOULD = re.compile(
     r"\b(decided|argue|argued|agreed|thought|assumed|believed|expected) that\b[^.;]*\bshould\b",
     re.IGNORECASE,
 )
+# "... and we feel confident we will.": a commitment with nothing to do.
+WILL_ALONE = re.compile(r"\bwe(?: will|'ll)(?: too| again)?\W*$", re.IGNORECASE)
 # A promise to keep customers informed is no corrective step ("committed to providing more
 # information as it becomes available").
 KEEP_INFORMED = re.compile(
@@ -730,6 +732,7 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
             bool(ACTION_CUES.search(lowered))
             and not PURPOSE.search(lowered)
             and not REPORTED_SHOULD.search(lowered)
+            and not (WILL_ALONE.search(lowered) and len(ACTION_CUES.findall(lowered)) == 1)
         )
         is_action = "action" in view.sentence.roles and (
             view.sentence.role == "action" or committed or in_section
