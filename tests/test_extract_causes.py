@@ -771,3 +771,20 @@ def test_who_suffered_in_the_explanation_after_a_timeline_is_not_a_cause(nlp):
     assert "A link to the stats page was posted on a forum, which led to a surge of visitors." in (
         texts
     )
+
+
+def test_a_cross_reference_in_the_explanation_is_not_a_cause(nlp):
+    text = (
+        "The wiki was slow for forty minutes.\n"
+        "• 21:55 monitoring: PROBLEM - load on db7 is CRITICAL\n"
+        "• 21:56 monitoring: PROBLEM - HTTP on app3 is CRITICAL\n\n"
+        "The stats page ran a slow query on every visit. For the earlier case, see the report "
+        "of 2019-03-02.\n\n"
+        "The team noticed the following:\n"
+        "• A link to the stats page was posted on a forum, which led to a surge of visitors.\n"
+        "• The stats page was not cached, and the surge overloaded the database because every "
+        "visit ran the slow query.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert not any("see the report" in t for t in texts)
+    assert "The stats page ran a slow query on every visit." in texts

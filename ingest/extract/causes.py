@@ -797,6 +797,10 @@ WHO_SUFFERED = re.compile(
 )
 
 
+# A pointer to another document ("(For the corresponding incident, see ...)", "See T1234.").
+CROSS_REFERENCE = re.compile(r"^\W*(for [^.;:]{0,60},\s*)?(see|cf\.?)\s")
+
+
 def _explains(view: SentenceView) -> bool:
     """A sentence of the explanation between a timeline and its factor list: prose, or a
     listed finding (not a plan, field or name)."""
@@ -805,6 +809,8 @@ def _explains(view: SentenceView) -> bool:
         return False  # how it was resolved, not why it happened
     if HYPOTHETICAL.match(lowered):
         return False  # how the system behaves under a condition
+    if CROSS_REFERENCE.match(lowered):
+        return False  # "(For a previous occurrence of this, see 2020-01-26.)"
     if WHO_SUFFERED.search(lowered) and not _has_cause_signal(view):
         return False  # "Mobile users were impacted as well.", "The total outage lasted 46 min"
     return item_form(view.text, view.span) == "statement"
