@@ -241,3 +241,27 @@ def test_what_would_have_happened_is_not_an_impact(nlp):
 def test_states_of_harm_labels_and_listed_problems_are_impacts(nlp, sentence):
     text = f"The queue service was restarted twice.\n\n{sentence}"
     assert _impact_texts(nlp, text) == [sentence]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "We identified the bad config and rolled it back, then retried the delayed and failed "
+        "messages.",
+        "After two attempts, we were finally able to confirm that requests were timing out "
+        "before reaching the load balancer.",
+        "We maintain several dashboards for latency and errors, and they did not match what "
+        "users were seeing.",
+        "First indication of trouble was a report of errors and timeouts on 3 hosts.",
+        "Error rate graph for the outage: https://grafana.example.org/d/abc?from=1&to=2",
+    ],
+)
+def test_responders_at_work_first_signs_and_links_are_not_impacts(nlp, sentence):
+    text = f"The queue service was restarted twice.\n\n{sentence}"
+    assert _impact_texts(nlp, text) == []
+
+
+def test_a_cost_incurred_by_others_is_an_impact(nlp):
+    sentence = "Search issues blocked a release, incurring lost productivity across many groups."
+    text = f"The queue service was restarted twice.\n\n{sentence}"
+    assert _impact_texts(nlp, text) == [sentence]

@@ -178,7 +178,7 @@ PARTY_SUFFERED = re.compile(
 # latency", "This caused a complete network outage", "so the error-rate spiked").
 IMPACT_CONSEQUENCE = re.compile(
     r"\bresult(ed|ing|s)? in (the following |several |multiple |many )?(problems|issues|errors)\b|"
-    r"\b(result(ed|ing|s)? in|caus(ed|ing|es)|le(d|ading) to|so the|hence)\b"
+    r"\b(result(ed|ing|s)? in|caus(ed|ing|es)|le(d|ading) to|so the|hence|incurr(ed|ing))\b"
     r"[^.;]{0,80}?\b(outages?|downtime|error[- ]rates?|[45]\d\d (rate|errors|responses)|"
     r"[45]\d\ds|[45]xx|delays|latency|(request |connection )?timeouts|unavailab\w*|lost \w+|"
     r"loss of (data|\w+ data))\b"
@@ -220,6 +220,13 @@ SERVICE_HIT = re.compile(
 # apology, a step taken to mitigate ("To mitigate the outage, we disabled ...").
 NOT_AN_IMPACT = re.compile(
     r"\bdetection (delay|time)|\bdelay(ed)? (in|before) (detection|detecting|noticing)|"
+    r"\b(first|initial) (indication|sign|signs|alert)\b|"
+    # The responders at work ("We identified the bug and rolled out the fix", "After several
+    # attempts, we were finally able to verify ...", "We also began rotating ..."), a link.
+    r"^\W*([^,]{0,40}, )?we (also )?(were (finally )?able to|identified|maintain|"
+    r"began(?! to (see|notice|receive|get))|investigated|found|noticed|rolled|deployed|decided|"
+    r"tried)\b|"
+    r"^[^:\n]{0,60}:\s*<?https?://\S+\W*$|"
     r"\btime to (detect|detection)\b|\bapologi[sz]|\bsorry\b|\bwould (not |n't )?have\b|"
     r"\b(keep|stop|prevent)\w* [^,.;]{0,60}?\bfrom (affecting|impacting|reaching)\b|"
     r"\b(issued|issuing|offered|offering|provided|providing|refunded)\b[^.;]{0,30}?"
