@@ -286,3 +286,15 @@ def test_a_commitment_with_nothing_to_do_is_no_action(nlp):
     )
     found = [a.text for a in _analysis(nlp, text).actions]
     assert found == ["We will rotate tokens hourly."]
+
+
+@pytest.mark.models
+def test_a_reference_section_after_the_actions_holds_no_actions(nlp):
+    text = (
+        "# Hub outage\n\n## Summary\n\nThe hub ran out of memory.\n\n"
+        "## Action items\n\n- Add an alert on proxy memory\n- Raise the proxy memory limit\n\n"
+        "## Logs\n\n- [hub logs for the night](https://logs.example.net/hub)\n"
+        "- [proxy logs for the night](https://logs.example.net/proxy)\n"
+    )
+    texts = [a.text for a in _analysis(nlp, text).actions]
+    assert texts == ["Add an alert on proxy memory", "Raise the proxy memory limit"]
