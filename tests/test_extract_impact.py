@@ -265,3 +265,18 @@ def test_a_cost_incurred_by_others_is_an_impact(nlp):
     sentence = "Search issues blocked a release, incurring lost productivity across many groups."
     text = f"The queue service was restarted twice.\n\n{sentence}"
     assert _impact_texts(nlp, text) == [sentence]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "A single slow lookup could fan out to dozens of failed cache calls and errors.",
+        "In the event of outages in a zone, traffic is moved away from the affected zone without "
+        "errors for users.",
+        "The second node failed to start, so the migration of the third should not have been "
+        "started until errors cleared.",
+    ],
+)
+def test_what_could_happen_or_should_have_happened_is_not_an_impact(nlp, sentence):
+    text = f"The queue service was restarted twice.\n\n{sentence}"
+    assert _impact_texts(nlp, text) == []

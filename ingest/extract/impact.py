@@ -227,7 +227,11 @@ NOT_AN_IMPACT = re.compile(
     r"began(?! to (see|notice|receive|get))|investigated|found|noticed|rolled|deployed|decided|"
     r"tried)\b|"
     r"^[^:\n]{0,60}:\s*<?https?://\S+\W*$|"
-    r"\btime to (detect|detection)\b|\bapologi[sz]|\bsorry\b|\bwould (not |n't )?have\b|"
+    r"\btime to (detect|detection)\b|\bapologi[sz]|\bsorry\b|\b(would|should) (not |n't )?have\b|"
+    # What could happen or happens whenever ("A single slow request could fan out to dozens of
+    # calls", "In the event of outages, traffic is rerouted from the affected site").
+    r"\bcould (potentially |also |easily )?(fan out|cascade|lead to|result in|cause|trigger|"
+    r"amplify|affect|impact)\b|^\W*(in the event of|whenever|in case of)\b|"
     r"\b(keep|stop|prevent)\w* [^,.;]{0,60}?\bfrom (affecting|impacting|reaching)\b|"
     r"\b(issued|issuing|offered|offering|provided|providing|refunded)\b[^.;]{0,30}?"
     r"\b(credits?|refunds?|compensation)\b|"
