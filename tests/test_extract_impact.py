@@ -280,3 +280,18 @@ def test_a_cost_incurred_by_others_is_an_impact(nlp):
 def test_what_could_happen_or_should_have_happened_is_not_an_impact(nlp, sentence):
     text = f"The queue service was restarted twice.\n\n{sentence}"
     assert _impact_texts(nlp, text) == []
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Once we found the bug we had to rerun a number of exports for the finance team.",
+        "All we could do was waste some hours and rebuild the search index.",
+        "The rollback kept the site up, however we spent a lot of time deploying and reverting "
+        "changes.",
+        "Any impact was minimal and brief, but it caused a lot of confusion before the launch.",
+    ],
+)
+def test_work_the_incident_cost_and_its_size_are_impacts(nlp, sentence):
+    text = f"The queue service was restarted twice.\n\n{sentence}"
+    assert _impact_texts(nlp, text) == [sentence]

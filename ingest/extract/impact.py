@@ -208,6 +208,15 @@ HARM_STATE = re.compile(
     r"\bstopped (sending|serving|working|responding|processing|accepting|loading|delivering)\b|"
     r"\b(were|was|been|got) (compromised|breached|leaked|corrupted|wiped)\b"
 )
+# What the incident cost the people running the service ("we had to rerun a number of jobs",
+# "waste some hours", "we spent a lot of time deploying and reverting") or how big the impact
+# was ("Any impact was minimal and relatively brief").
+HARM_COST = re.compile(
+    r"\bhad to (re-?run|redo|re-?process|replay|resend|re-?send|rebuild|restore)\b|"
+    r"\bwaste(d)? (some |several |many |a few )?hours\b|\bspent a lot of time\b|"
+    r"\bimpact (was|were) (minimal|limited|brief|small|minor|significant|severe|major|"
+    r"widespread|substantial)\b"
+)
 # A line labelled as the impact ("**Cross-service impact:** ...", "Severity: major").
 IMPACT_LABEL = re.compile(r"^[\W_]*[^:\n]{0,40}\b(impact|affected|severity)\b[^:\n]{0,20}:")
 # What the incident hurt, named as ours or as a whole ("The attack only affected our
@@ -265,7 +274,7 @@ def states_impact(text: str) -> bool:
         return True
     if HARM_SIGNAL.search(lowered) or SERVICE_HIT.search(lowered):
         return True
-    if HARM_STATE.search(lowered) or IMPACT_LABEL.match(lowered):
+    if HARM_STATE.search(lowered) or IMPACT_LABEL.match(lowered) or HARM_COST.search(lowered):
         return True
     return bool(IMPACT_CONSEQUENCE.search(lowered))
 
