@@ -295,3 +295,9 @@ def test_what_could_happen_or_should_have_happened_is_not_an_impact(nlp, sentenc
 def test_work_the_incident_cost_and_its_size_are_impacts(nlp, sentence):
     text = f"The queue service was restarted twice.\n\n{sentence}"
     assert _impact_texts(nlp, text) == [sentence]
+
+
+def test_harm_the_responders_noticed_is_still_an_impact(nlp):
+    sentence = "Shortly after the deploy, we noticed that most customers could not log in."
+    text = f"The queue service was restarted twice.\n\n{sentence}"
+    assert _impact_texts(nlp, text) == [sentence]

@@ -233,7 +233,7 @@ NOT_AN_IMPACT = re.compile(
     # The responders at work ("We identified the bug and rolled out the fix", "After several
     # attempts, we were finally able to verify ...", "We also began rotating ..."), a link.
     r"^\W*([^,]{0,40}, )?we (also )?(were (finally )?able to|identified|maintain|"
-    r"began(?! to (see|notice|receive|get))|investigated|found|noticed|rolled|deployed|decided|"
+    r"began(?! to (see|notice|receive|get))|investigated|rolled|deployed|decided|"
     r"tried)\b|"
     r"^[^:\n]{0,60}:\s*<?https?://\S+\W*$|"
     r"\btime to (detect|detection)\b|\bapologi[sz]|\bsorry\b|\b(would|should) (not |n't )?have\b|"
