@@ -298,3 +298,34 @@ def test_a_reference_section_after_the_actions_holds_no_actions(nlp):
     )
     texts = [a.text for a in _analysis(nlp, text).actions]
     assert texts == ["Add an alert on proxy memory", "Raise the proxy memory limit"]
+
+
+@pytest.mark.models
+def test_an_imperative_paragraph_that_cites_its_ticket_is_a_step(nlp):
+    text = (
+        "# Queue outage\n\n"
+        "The queue workers ran out of disk at 03:10 and stopped taking jobs.\n\n"
+        "Rotate the worker logs daily. (https://github.com/example/infra/issues/42)\n\n"
+        "Shrink the job payloads (https://tracker.example.org/project/pull/7)\n\n"
+        "Restart the workers once the disk is cleaned.\n"
+    )
+    found = {a.text: a.status for a in _analysis(nlp, text).actions}
+    assert found.get("Rotate the worker logs daily. (https://github.com/example/infra/issues/42)")
+    assert found.get("Shrink the job payloads (https://tracker.example.org/project/pull/7)") == (
+        "planned"
+    )
+    # Without a ticket an imperative paragraph is no tracked step.
+    assert not any(t.startswith("Restart the workers") for t in found)
+
+
+@pytest.mark.models
+def test_listed_steps_that_open_with_avoid_are_actions(nlp):
+    text = (
+        "# Cache outage\n\n"
+        "The cache evicted every key at 09:00 when its memory filled up.\n\n"
+        "cache tuning:\n\n"
+        "- find out why eviction freed every key at once (https://github.com/example/c/issues/9)\n"
+        "- avoid full evictions by capping the memory per tenant (https://github.com/example/c/issues/10)\n"
+    )
+    found = [a.text for a in _analysis(nlp, text).actions]
+    assert any(t.startswith("avoid full evictions") for t in found)

@@ -322,6 +322,11 @@ KEEP_INFORMED = re.compile(
     r"(information|updates|details)\b|\bkeep (\w+ )?(informed|updated|posted)\b",
     re.IGNORECASE,
 )
+# A link to a tracked ticket: an issue or pull request, a Phabricator task ("phab:T12345").
+TICKET = re.compile(
+    r"https?://\S+/(issues|pull|pulls|merge_requests)/\d+|\bphab(ricator)?\S*?\bT\d{3,}\b",
+    re.IGNORECASE,
+)
 CONTINUES_ACTION = re.compile(
     r"^\W*(this|that|these|it|the) (will|would|should|effort|work|change|changes|project|tool|"
     r"include|includes|"
@@ -646,6 +651,18 @@ def action_lists(views: list[SentenceView], text: str) -> list[tuple[list[list[i
     return result
 
 
+def _block_end(views: list[SentenceView], i: int) -> int:
+    """Index after the last sentence of the block that holds ``views[i]``."""
+    j = i + 1
+    while j < len(views) and views[j].block == views[i].block:
+        j += 1
+    return j
+
+
+def _block_text(views: list[SentenceView], i: int, text: str) -> str:
+    return text[views[i].sentence.start : views[_block_end(views, i) - 1].sentence.end]
+
+
 def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
     """Action items of one document, one per list item / table row / committing sentence.
 
@@ -712,6 +729,23 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
                     if action.status == "unknown" and in_section:
                         action = replace(action, status="planned")  # a listed item to do
                     actions.append(action)
+            i = j
+            continue
+        if (
+            not has_action_section
+            and kind == "paragraph"
+            and view.first_in_block
+            and is_imperative(view.text, view.span)
+            and TICKET.search(_block_text(views, i, text))
+        ):
+            # "Limit memory available to build pods. (https://.../pull/159)": a paragraph that
+            # opens with an imperative and cites its ticket is a tracked step.
+            j = _block_end(views, i)
+            start, end = view.sentence.start, views[j - 1].sentence.end
+            action = _make_action(text, start, end, view.sentence.index, view.heading)
+            if action.status == "unknown":
+                action = replace(action, status="planned")
+            actions.append(action)
             i = j
             continue
         if (

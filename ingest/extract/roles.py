@@ -355,7 +355,7 @@ ACTION_IMPERATIVE = re.compile(
     r"announce|coordinate|allocate|hire|reach out|follow up|look at|check|decide|measure|"
     r"minimi[sz]e|simplify|gather|run|find|come up with|try|use|keep|stop|start|standardi[sz]e|"
     r"make sure|nominate|need to|devise|wipe|alarm|page|escalate|block|rate[- ]limit|prevent|"
-    r"re-?evaluate|revisit|rethink)\b",
+    r"re-?evaluate|revisit|rethink|avoid)\b",
     re.IGNORECASE,
 )
 
