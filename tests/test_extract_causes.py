@@ -788,3 +788,41 @@ def test_a_cross_reference_in_the_explanation_is_not_a_cause(nlp):
     texts = [c.text for c in _analyze(nlp, text).causes]
     assert not any("see the report" in t for t in texts)
     assert "The stats page ran a slow query on every visit." in texts
+
+
+def test_an_overwhelmed_store_an_exposed_latent_bug_a_missed_check_and_a_hit_limit_are_causes(
+    nlp,
+):
+    text = (
+        "Checkout failed for an hour.\n\n"
+        "The extra batch traffic overwhelmed the orders database.\n\n"
+        "A routine node restart exposed a latent bug in the session store.\n\n"
+        "The schema linter in the pipeline failed to detect the dropped column.\n\n"
+        "The autoscaler was hitting the regional instance limit all afternoon.\n\n"
+        "Two storage API limits were also reached.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert texts == [
+        "The extra batch traffic overwhelmed the orders database.",
+        "A routine node restart exposed a latent bug in the session store.",
+        "The schema linter in the pipeline failed to detect the dropped column.",
+        "The autoscaler was hitting the regional instance limit all afternoon.",
+        "Two storage API limits were also reached.",
+    ]
+
+
+def test_how_it_was_noticed_and_how_it_was_fixed_are_not_causes(nlp):
+    text = (
+        "Uploads failed for two hours.\n\n"
+        "Shortly after the release, support began receiving reports that uploads were "
+        "failing with a timeout error.\n\n"
+        "The first indication of trouble was a burst of failed health checks on the edge.\n\n"
+        "After a short look at the graphs, it was decided to roll back the release to cut "
+        "the error rate.\n\n"
+        "The fix involved restarting the stuck workers, leading to full mitigation by noon.\n\n"
+        "Several regional caches were affected, leading to slow pages for visitors.\n\n"
+        "Logged-in editors were mostly not impacted because their requests bypass the cache.\n\n"
+        "Later it was noticed that the root cause was a full disk on the upload host.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert texts == ["Later it was noticed that the root cause was a full disk on the upload host."]

@@ -173,7 +173,17 @@ CAUSE_STRONG = re.compile(
     r"disruption)s?\b|"
     # "Key issues included previously unknown network limits ..."
     r"\b(key|main|primary|underlying|contributing) (issues|problems|factors|causes) "
-    r"(included|were)\b"
+    r"(included|were)\b|"
+    # "The retry storm overwhelmed the queue", "a reboot exposed a latent bug in the driver".
+    r"\boverwhelm(ed|ing|s)?\b|"
+    r"\bexpos(ed|ing|es) (a |an |the |several |some |various )?(\w+ ){0,2}(bug|issue|limitation|"
+    r"weakness|flaw|defect|problem|race condition|bottleneck)s?\b|"
+    # A safeguard that did not do its job: "the validator failed to detect the bad file".
+    r"\bfailed to (detect|catch|flag|notice|prevent|block|reject)\b|"
+    # A ceiling met: "the autoscaler hit its node quota", "our token limits were reached".
+    r"\b(hit|hitting|reach(ed|ing)?|exceed(ed|ing)?|encounter(ed|ing)?) (the |a |its |their |our )?"
+    r"(\w+ ){0,3}(limits?|quotas?)\b|\blimits? (was|were) (also )?(hit|reached|exceeded|"
+    r"encountered)\b"
 )
 CAUSE_WEAK = re.compile(
     r"\bbug\b|\bregression\b|\bhuman error\b|\btypo\b|\bexpired\b|\bsaturat|\bspike\b|"
@@ -245,7 +255,7 @@ CAUSE_SEARCH = re.compile(
 GOOD_OUTCOME = re.compile(
     r"\b(result(ed|ing|s)? in|led to|leading to|caus(ed|ing)|allow(ed|ing)|enabl(ed|ing))\b"
     r".{0,60}\b(resum|recover|restor|normal|stabili[sz]|improv|success|health(y|ier)|back to|"
-    r"correct (itself|themselves)|self-heal)|\bwithout causing\b|"
+    r"mitigat|correct (itself|themselves)|self-heal)|\bwithout causing\b|"
     r"\b(changes?|fix(es)?|patch(es)?) that (resolved|fixed|addressed|mitigated)\b|"
     # "Our staged rollout prevented this from having an impact on the databases"
     r"\bprevent(ed|s|ing)? (this|it|that|them|the \w+) from (having|causing|affecting|impacting|"
@@ -274,8 +284,19 @@ CAUSE_REJECTED = re.compile(
     r"\bapologi[sz]|\bapology\b|\binconvenience\b|"
     # What a service went through and what that did ("X experienced lookup failures, leading
     # to SERVFAIL responses"), with no cause named before it.
-    r"^(?!.*\b(due to|because|caused by|after|when|following)\b).*\b(experienced|suffered)\b"
-    r"[^.;]{0,150}?\b(leading to|resulting in)\b"
+    r"^(?!.*\b(due to|because|caused by|after|when|following)\b).*(\b(experienced|suffered)\b"
+    r"[^.;]{0,150}?|\b(were|was) (\w+ )?(affected|impacted),? )\b(leading to|resulting in)\b|"
+    r"\b(were|was) (\w+ )?not (affected|impacted) because\b|"
+    # How the incident was noticed: "began receiving reports that uploads were failing",
+    # "The first indication of trouble was ...", "Ann noticed at 09:10 that logins failed".
+    r"^(?!.*(\bdue to\b|\bbecause\b|\bcaus)).*\b((began|started) (receiving|getting) "
+    r"reports|received (a |an |several |many )?(warnings?|alerts?|reports?|pages?|notifications?) "
+    r"(from|about|saying|that)|noticed (\w+ ){0,4}that|(first|initial) (indication|sign|symptom)s? "
+    r"(of|was))\b|"
+    # The response, not the cause: "The fix involved restarting ...", "it was decided to ...".
+    r"^(?!.*\b(due to|because|caused by|led to|result(ed|ing)? in)\b).*\b(it was decided|"
+    r"the decision was made|we decided|(we|they|the team) chose) to\b|"
+    r"^\W*(the )?(\w+ )?(fix|mitigation|workaround|remediation) (involved|was to|consisted)\b"
 )
 
 # Commitment or progress with "we" (or a status marker): enough on its own for an action.
