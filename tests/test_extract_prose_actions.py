@@ -329,3 +329,29 @@ def test_listed_steps_that_open_with_avoid_are_actions(nlp):
     )
     found = [a.text for a in _analysis(nlp, text).actions]
     assert any(t.startswith("avoid full evictions") for t in found)
+
+
+@pytest.mark.models
+def test_a_prediction_with_we_will_is_no_action(nlp):
+    text = (
+        "# Disk pressure\n\n"
+        "The build nodes ran out of inodes on Monday.\n\n"
+        "My guess is that old images pile up, and we will see this again every few weeks "
+        "as they accumulate on the nodes.\n\n"
+        "We will add an inode alert to the build nodes.\n"
+    )
+    found = [a.text for a in _analysis(nlp, text).actions]
+    assert found == ["We will add an inode alert to the build nodes."]
+
+
+@pytest.mark.models
+def test_a_follow_up_message_sent_is_no_follow_up_task(nlp):
+    text = (
+        "# Library vulnerability\n\n"
+        "- Hard to reach all developers quickly\n"
+        "  - The first notice went out late on a Friday\n"
+        "  - Follow-up email sent to the developer list, 4 people replied\n"
+        "- Teams patched fast once they knew\n"
+    )
+    found = [a.text for a in _analysis(nlp, text).actions]
+    assert not any("Follow-up email" in t for t in found)

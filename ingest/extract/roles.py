@@ -301,7 +301,9 @@ CAUSE_REJECTED = re.compile(
 
 # Commitment or progress with "we" (or a status marker): enough on its own for an action.
 ACTION_CUES = re.compile(
-    r"\bwe ?(will|'ll|are going to|'re going to|plan to|intend to|are planning|'re planning|"
+    # "we will see this again" predicts; it commits to nothing.
+    r"\bwe ?(?!(will|'ll) (probably |likely |again )?(see|experience|encounter|run into)\b)"
+    r"(will|'ll|are going to|'re going to|plan to|intend to|are planning|'re planning|"
     r"are (also |currently |now |actively )?(working|developing|adding|implementing|building|"
     r"tuning|reviewing|improving|creating|updating|introducing|migrating|formalizing|evaluating|"
     r"exploring|investing|re-?architecting|redesigning|rolling out|moving|changing)|"
@@ -320,7 +322,8 @@ ACTION_CUES = re.compile(
     r"\bshould (really |also |probably |definitely |eventually )?be (?!able\b)[a-z]+(ed|en)\b|"
     r"\bshould (really |also )?have (a|an|its|it's|their|our|some|more|better|dedicated) |"
     r"\b(rolled out|deployed|shipped|released|applied) (a |the )?(fix|patch|hotfix)\b|"
-    r"\baction items?\b|\bfollow[\s-]?ups?\b|"
+    # "Follow-up tasks", not a message sent during the response ("Follow-up email posted").
+    r"\baction items?\b|\bfollow[\s-]?ups?\b(?! (message|e-?mail|mail|post|call|note|reply)s?\b)|"
     r"\(\s*(complete[d]?|planned|in progress|done|ongoing|todo|not started)\s*\)|"
     r"\bTODO\b|\[[ xX]\]|\u2705|"
     # The same commitments told in the third person, as provider reports and summaries of
