@@ -826,3 +826,22 @@ def test_how_it_was_noticed_and_how_it_was_fixed_are_not_causes(nlp):
     )
     texts = [c.text for c in _analyze(nlp, text).causes]
     assert texts == ["Later it was noticed that the root cause was a full disk on the upload host."]
+
+
+def test_factors_counted_then_told_first_second_third_are_causes(nlp):
+    text = (
+        "Payments were refused for an hour.\n\n"
+        "The failed promotion was the result of a combination of three factors. First, a stale "
+        "lock file on the standby. Second, a retry budget of zero on the proxy. Third, a health "
+        "probe that still pointed at the old port. These three conditions prevented the standby "
+        "from quickly taking over.\n\n"
+        "First, we paged the database team.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert texts == [
+        "The failed promotion was the result of a combination of three factors.",
+        "First, a stale lock file on the standby.",
+        "Second, a retry budget of zero on the proxy.",
+        "Third, a health probe that still pointed at the old port. These three conditions "
+        "prevented the standby from quickly taking over.",
+    ]

@@ -472,7 +472,8 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
         told_elsewhere = (has_cause_section and not under_heading) or in_summary
         named = _names_cause_in_row(views, i, text)
         opening = _opening_change(views, i)
-        if told_elsewhere and not (_stated_in_narrative(view) or named or opening):
+        enumerated = _enumerated_factor(views, i)
+        if told_elsewhere and not (_stated_in_narrative(view) or named or opening or enumerated):
             # "This resulted in ..." names the sentence before it as the cause, unless that
             # sentence is a cause already (then it only tells the consequence).
             pulls_back = (
@@ -506,6 +507,7 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
                 or ((under_heading or in_explanation) and _not_rejected(view))
                 or _result_follows(views, i)
                 or opening
+                or enumerated
             )
             or (_under_what_went_wrong(view) and not _has_cause_signal(view))
         ):
@@ -575,6 +577,31 @@ def _opening_change(views: list[SentenceView], i: int) -> bool:
         and _not_rejected(view)
         and not _is_question(view.text)
     )
+
+
+# "The outage had three causes." then "First, ...", "Second, ...": the factors told in prose.
+FACTOR_COUNT = re.compile(
+    r"\b(combination of |number of )?(two|three|four|five|several|multiple|a few|a number of) "
+    r"(\w+ )?(factors|conditions|causes|reasons|issues|problems|failures|faults|mistakes)\b"
+)
+ORDINAL_OPENER = re.compile(
+    r"^\W*(first|firstly|second|secondly|third|thirdly|fourth|finally|lastly)\b,?\s", re.I
+)
+
+
+def _enumerated_factor(views: list[SentenceView], i: int) -> bool:
+    """A sentence that opens with "First," / "Second," ... in a paragraph whose earlier
+    sentence counts the causes ("... a combination of three factors.")."""
+    view = views[i]
+    if view.sentence.block_kind != "paragraph" or not ORDINAL_OPENER.match(view.text):
+        return False
+    for j in range(i - 1, -1, -1):
+        if views[j].block != view.block:
+            return False
+        lowered = normalize_quotes(views[j].text).lower()
+        if FACTOR_COUNT.search(lowered) and _has_cause_signal(views[j]):
+            return _not_rejected(view) and not ACTION_CUES.search(view.text.lower())
+    return False
 
 
 def _result_follows(views: list[SentenceView], i: int) -> bool:

@@ -146,7 +146,7 @@ CAUSE_STRONG = re.compile(
     r"\bsource of the (problem|issue)\b|\bexacerbat|\bmade (the situation|things|it|this) worse\b|"
     r"\bcombined with\b|\brace condition\b|\bmemory leak\b|\bdeadlock|\b(ran|run) out of\b|"
     r"\b(prevent(ed|ing|s)?|kept|keep(s|ing)?|stopp(ed|ing)|block(ed|ing|s)?) [^.;:]{1,60}? from "
-    r"(being |getting )?\w+ing\b|\bbroke (the|our|all|its)\b|\bpart of the problem\b|"
+    r"(being |getting |\w+ly )?\w+ing\b|\bbroke (the|our|all|its)\b|\bpart of the problem\b|"
     r"\bthe (main |real |actual |underlying )?(problem|issue) (was|is) that\b|"
     r"\b(which|that) cause (the|a|an|it|them)\b|\bresulted on\b|"
     r"(\bthe |^\W*)(main |primary |underlying |root |actual |real )?reason (was|is|for|why)\b|"
@@ -331,9 +331,10 @@ ACTION_CUES = re.compile(
     r"\b(plans|planned|intends|aims|(?<!is )(?<!are )(?<!'re )committed|pledged) to (?!be\b)|"
     r"\bplans (several|numerous|a number of|further|additional|various|multiple) |"
     r"\b(they|the (\w+ ){0,2}teams?|engineers|the company) (will|'ll|are going to)\b|"
-    r"\b(is|are) (also |now |currently |actively )?(working on|reviewing|implementing|enhancing|"
-    r"collaborating|developing|building|prioriti[sz]ing|investing in|evaluating|rolling out|"
-    r"re-?architecting|redesigning|exploring|introducing|auditing)\b|"
+    # Not the generic "you" ("... when you are working on that part of the stack").
+    r"(?<!\byou )\b(is|are) (also |now |currently |actively )?(working on|reviewing|implementing|"
+    r"enhancing|collaborating|developing|building|prioriti[sz]ing|investing in|evaluating|"
+    r"rolling out|re-?architecting|redesigning|exploring|introducing|auditing)\b|"
     r"\b(is|are) being (updated|improved|reviewed|implemented|enhanced|introduced|strengthened|"
     r"made|added|developed|built|deployed|rolled out|written|tested|expanded|extended)\b|"
     # Future work told in the passive ("Disaster recovery testing will also be enhanced").
