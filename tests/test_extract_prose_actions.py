@@ -355,3 +355,16 @@ def test_a_follow_up_message_sent_is_no_follow_up_task(nlp):
     )
     found = [a.text for a in _analysis(nlp, text).actions]
     assert not any("Follow-up email" in t for t in found)
+
+
+@pytest.mark.models
+def test_a_generic_you_at_work_is_no_action(nlp):
+    text = (
+        "# Node pool exhausted\n\n"
+        "From this outage we learned that our capacity reviews were too rare.\n"
+        "Fixing things only when you are working on that part of the platform does not suit "
+        "slow-growing limits like address space.\n\n"
+        "The platform team is working on a monthly capacity review.\n"
+    )
+    found = [a.text for a in _analysis(nlp, text).actions]
+    assert found == ["The platform team is working on a monthly capacity review."]
