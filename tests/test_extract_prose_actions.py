@@ -368,3 +368,19 @@ def test_a_generic_you_at_work_is_no_action(nlp):
     )
     found = [a.text for a in _analysis(nlp, text).actions]
     assert found == ["The platform team is working on a monthly capacity review."]
+
+
+@pytest.mark.models
+def test_a_missing_capability_and_a_process_to_streamline_are_plans(nlp):
+    text = (
+        "# Search cluster outage\n\n"
+        "The search nodes were rebooted at once during a kernel update.\n\n"
+        "We need a way to mark a cluster as one that must be rebooted node by node. "
+        "We should streamline reboot scheduling for the search team.\n"
+    )
+    found = {a.text: a.status for a in _analysis(nlp, text).actions}
+    assert (
+        found.get("We need a way to mark a cluster as one that must be rebooted node by node.")
+        == "planned"
+    )
+    assert found.get("We should streamline reboot scheduling for the search team.") == "planned"

@@ -315,7 +315,11 @@ ACTION_CUES = re.compile(
     r"put in place|made|changed|enabled|disabled|written|worked|completed|scheduled|"
     r"upgraded|reduced|removed|configured|set up|established)|"
     r"(would|need to|should|must) (add|improve|review|investigate|implement|"
-    r"consider|ensure|document|update|create|make|build|set up)|"
+    r"consider|ensure|document|update|create|make|build|set up|streamline|automate)|"
+    # "We need a way to mark a host as page-worthy": a missing capability named as work.
+    r"need (a|an|some) (better |new |reliable |automated )?(way|process|mechanism|tool|procedure) "
+    r"(to|for)\b|"
+    # "We need a way to mark a host as page-worthy": a missing capability named as work.
     r"(are|'re) going to|(are|'re) still (investigating|looking into))|"
     # A recommendation in the passive ("X should be upgraded", "Y should really have its own
     # deploy window"); "should have been" is hindsight, not a step.
