@@ -319,7 +319,6 @@ ACTION_CUES = re.compile(
     # "We need a way to mark a host as page-worthy": a missing capability named as work.
     r"need (a|an|some) (better |new |reliable |automated )?(way|process|mechanism|tool|procedure) "
     r"(to|for)\b|"
-    # "We need a way to mark a host as page-worthy": a missing capability named as work.
     r"(are|'re) going to|(are|'re) still (investigating|looking into))|"
     # A recommendation in the passive ("X should be upgraded", "Y should really have its own
     # deploy window"); "should have been" is hindsight, not a step.
