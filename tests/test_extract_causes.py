@@ -845,3 +845,18 @@ def test_factors_counted_then_told_first_second_third_are_causes(nlp):
         "Third, a health probe that still pointed at the old port. These three conditions "
         "prevented the standby from quickly taking over.",
     ]
+
+
+def test_background_asides_and_lessons_under_a_cause_heading_are_not_causes(nlp):
+    text = (
+        "# Report\n\nBuilds failed for two hours.\n\n"
+        "## Root cause\n\n"
+        "For outside contributions, we want reviewers to be assigned automatically.\n\n"
+        "A labeller bot is typically used for this in open repositories.\n\n"
+        "Honestly, access rules are hard to get right.\n\n"
+        "The labeller job ran with a token that could push to the main branch.\n\n"
+        "The queue overload also slowed the docs site, highlighting how closely the two "
+        "services are tied.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text, "markdown").causes]
+    assert texts == ["The labeller job ran with a token that could push to the main branch."]

@@ -229,7 +229,7 @@ def is_causal(view: SentenceView) -> bool:
     if CAUSE_FIELD.match(lowered):
         return not CAUSE_UNKNOWN.search(lowered)  # "Cause: still unknown" names none
     if "cause" in view.sentence.roles:
-        return True
+        return not BACKGROUND.search(lowered)  # under a cause heading: background excepted
     score = cause_score(view.text, view.sentence.block_kind)
     # A Matcher cue that survives the regex filters (score > 0) is enough on its own.
     return score >= 2.0 or (score > 0 and bool(cue_names(view)))
@@ -504,7 +504,11 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
             or _describes_section(view)
             or not (
                 is_causal(view)
-                or ((under_heading or in_explanation) and _not_rejected(view))
+                or (
+                    (under_heading or in_explanation)
+                    and _not_rejected(view)
+                    and not BACKGROUND.search(normalize_quotes(view.text).lower())
+                )
                 or _result_follows(views, i)
                 or opening
                 or enumerated
@@ -855,6 +859,20 @@ REMEDY = re.compile(
     r"\b(was|were|been) (identified|found|diagnosed) and (fixed|resolved)\b|"
     r"\bwould (not )?have (prevented|protected|avoided|caught|stopped)\b|"
     r"\bcould (not )?have been prevented\b"
+)
+
+
+# Background that a cause section also holds: what the team wants or usually does ("For
+# outside contributions we want reviewers assigned automatically", "A CODEOWNERS file is
+# typically used for this"), an aside ("Honestly, ..."), a pointer to an earlier report ("I
+# think this has been reported before: <link>") and the lesson drawn from an effect ("...,
+# highlighting how tightly the services are coupled").
+BACKGROUND = re.compile(
+    r"\bwe (want|'d like|would like|wish)\b|"
+    r"\b(is|are) (typically|usually|normally|generally|commonly) (used|done|set|run)\b|"
+    r"^\W*(honestly|frankly|to be fair)\b|"
+    r"\b(has|have) (already )?been reported (before|previously|upstream|elsewhere)\b|"
+    r", (demonstrating|highlighting|underscoring|illustrating) "
 )
 
 
