@@ -860,3 +860,16 @@ def test_background_asides_and_lessons_under_a_cause_heading_are_not_causes(nlp)
     )
     texts = [c.text for c in _analyze(nlp, text, "markdown").causes]
     assert texts == ["The labeller job ran with a token that could push to the main branch."]
+
+
+def test_what_the_fault_did_to_users_and_the_total_downtime_are_not_causes(nlp):
+    text = (
+        "Search was down for the evening.\n\n"
+        "A bulk import overloaded the index writers.\n\n"
+        "As a result of this saturation, users across the region were unable to run queries.\n\n"
+        "The stuck writers led to several user-facing problems, including empty result pages.\n\n"
+        "The index was rebuilt and search reopened at 22:40, resulting in a total downtime of "
+        "190 minutes.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert texts == ["A bulk import overloaded the index writers."]

@@ -296,7 +296,16 @@ CAUSE_REJECTED = re.compile(
     # The response, not the cause: "The fix involved restarting ...", "it was decided to ...".
     r"^(?!.*\b(due to|because|caused by|led to|result(ed|ing)? in)\b).*\b(it was decided|"
     r"the decision was made|we decided|(we|they|the team) chose) to\b|"
-    r"^\W*(the )?(\w+ )?(fix|mitigation|workaround|remediation) (involved|was to|consisted)\b"
+    r"^\W*(the )?(\w+ )?(fix|mitigation|workaround|remediation) (involved|was to|consisted)\b|"
+    # What the fault did to users, and nothing more: "As a result of this throttling, customers
+    # could not ...", "The flaw led to a significant customer impact", "..., resulting in a
+    # total downtime of 40 minutes".
+    r"^\W*as a result of (this|that|these|those)( \w+){0,3}, (\w+ ){0,3}(customers|users|clients|"
+    r"visitors|players|developers)\b|"
+    r"\b(led to|lead to|leads to|resulted in|result in|caused) (\w+ ){0,3}(user|customer)"
+    r"(-facing| facing)? (impact|problems|issues)\b|"
+    r"\b(resulting in|leading to) (a |an )?(total |combined |overall |cumulative )?"
+    r"(downtime|outage|disruption) of\b"
 )
 
 # Commitment or progress with "we" (or a status marker): enough on its own for an action.
