@@ -297,9 +297,9 @@ CAUSE_REJECTED = re.compile(
     r"^(?!.*\b(due to|because|caused by|led to|result(ed|ing)? in)\b).*\b(it was decided|"
     r"the decision was made|we decided|(we|they|the team) chose) to\b|"
     r"^\W*(the )?(\w+ )?(fix|mitigation|workaround|remediation) (involved|was to|consisted)\b|"
-    # What the fault did to users, and nothing more: "As a result of this throttling, customers
-    # could not ...", "The flaw led to a significant customer impact", "..., resulting in a
-    # total downtime of 40 minutes".
+    # What the fault did to users, and nothing more: "As a result of this lag, users saw stale
+    # pages", "The bad cache key led to customer issues", "..., resulting in a total downtime
+    # of 40 minutes".
     r"^\W*as a result of (this|that|these|those)( \w+){0,3}, (\w+ ){0,3}(customers|users|clients|"
     r"visitors|players|developers)\b|"
     r"\b(led to|lead to|leads to|resulted in|result in|caused) (\w+ ){0,3}(user|customer)"
