@@ -384,3 +384,25 @@ def test_a_missing_capability_and_a_process_to_streamline_are_plans(nlp):
         == "planned"
     )
     assert found.get("We should streamline reboot scheduling for the search team.") == "planned"
+
+
+@pytest.mark.models
+@pytest.mark.parametrize("heading", ["## Action items\n\n", ""])
+def test_a_note_under_an_item_that_says_done_makes_it_done(nlp, heading):
+    text = (
+        "# Certificate expiry\n\n"
+        "The TLS certificate expired because renewal mails went to one person.\n\n"
+        f"{heading}"
+        "- Send renewal notices to a shared team mailbox\n"
+        "  - This has been done: certs@example.org\n"
+        "- Add an expiry check to the monitoring\n"
+        "- Write a renewal runbook\n"
+    )
+    found = {a.text: a.status for a in _analysis(nlp, text).actions}
+    assert found.get("Send renewal notices to a shared team mailbox") == "done"
+    assert found.get("Add an expiry check to the monitoring") == "planned"
+
+
+def test_an_item_that_says_it_is_done_is_done():
+    assert action_status("Rotate the deploy keys.\nThis has been done last week.") == "done"
+    assert action_status("Rotate the deploy keys.") == "planned"

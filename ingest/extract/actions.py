@@ -38,6 +38,7 @@ from .roles import (
     ACTION_WEAK,
     LEAD_IN,
     SentenceView,
+    _indent,
     dated_lines,
     form_pieces,
     heading_scores,
@@ -57,6 +58,12 @@ DONE_MARK = re.compile(
     r"\(\s*(complete[d]?|done|fixed|resolved|finished|implemented|deployed|shipped)\s*\)|"
     r"\[\s*(complete[d]?|done|fixed|resolved|finished|implemented)\s*\]|\[[xX]\]|\u2705|"
     r"\bstatus\s*:\s*(complete[d]?|done|fixed|resolved|closed)\b|~~.+~~",
+    re.IGNORECASE,
+)
+# A note under the item that says it is done ("- This has been done: team@example.org").
+DONE_NOTE = re.compile(
+    r"(?:^|\n)[^\w\n]*(?:this|that|it) (?:has (?:now |already )?been |is (?:now |already )?)"
+    r"(?:done|completed|fixed|implemented)\b",
     re.IGNORECASE,
 )
 PLANNED_MARK = re.compile(
@@ -223,7 +230,11 @@ def action_status(text: str, heading: str = "") -> str:
     deployed", "Implemented retry limits") is done, future and imperative wording is planned.
     """
     normalized = normalize_quotes(text)
-    if DONE_MARK.search(normalized) or DONE_WORD.search(normalized.strip()):
+    if (
+        DONE_MARK.search(normalized)
+        or DONE_WORD.search(normalized.strip())
+        or DONE_NOTE.search(normalized)
+    ):
         return "done"
     if IN_PROGRESS_MARK.search(normalized):
         return "in_progress"
@@ -651,6 +662,16 @@ def action_lists(views: list[SentenceView], text: str) -> list[tuple[list[list[i
     return result
 
 
+def _done_note_below(views: list[SentenceView], i: int, j: int, text: str) -> bool:
+    """The list item ``views[i:j]`` has a note nested under it that says it is done
+    ("- Use a shared team address" then "  - This has been done: team@example.org")."""
+    if j >= len(views) or views[j].sentence.block_kind != "list_item":
+        return False
+    if _indent(text, views[j].block_start) <= _indent(text, views[i].block_start):
+        return False
+    return bool(DONE_NOTE.match(normalize_quotes(views[j].text)))
+
+
 def _block_end(views: list[SentenceView], i: int) -> int:
     """Index after the last sentence of the block that holds ``views[i]``."""
     j = i + 1
@@ -701,6 +722,8 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
                         view.sentence.index,
                         view.heading,
                     )
+                    if _done_note_below(views, i, j, text):
+                        action = replace(action, status="done")  # "- This has been done"
                     if action.status == "unknown":
                         # A listed item to do, or one that reports the work as done.
                         done = _body_kind(view, known_verbs=True) == "work"
@@ -726,6 +749,8 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
                 if in_section or tracked or _has_action_language(body, kind, span=view.span):
                     start, end = item[0].sentence.start, item[-1].sentence.end
                     action = _make_action(text, start, end, view.sentence.index, view.heading)
+                    if _done_note_below(views, i, j, text):
+                        action = replace(action, status="done")  # "- This has been done"
                     if action.status == "unknown" and in_section:
                         action = replace(action, status="planned")  # a listed item to do
                     actions.append(action)
