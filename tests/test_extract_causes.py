@@ -873,3 +873,17 @@ def test_what_the_fault_did_to_users_and_the_total_downtime_are_not_causes(nlp):
     )
     texts = [c.text for c in _analyze(nlp, text).causes]
     assert texts == ["A bulk import overloaded the index writers."]
+
+
+def test_a_condition_and_the_check_it_disabled_is_a_cause(nlp):
+    text = (
+        "The mail relay was down for a night.\n\n"
+        "Disk checks on the relay only send email, so the on-call engineer was not paged.\n\n"
+        "The relay config lives outside version control so nobody would be told of a change.\n\n"
+        "Queued mail was kept on the spare host, so we did not lose any messages.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert texts == [
+        "Disk checks on the relay only send email, so the on-call engineer was not paged.",
+        "The relay config lives outside version control so nobody would be told of a change.",
+    ]

@@ -181,6 +181,11 @@ CAUSE_STRONG = re.compile(
     # A safeguard that did not do its job: "the validator failed to detect the bad file".
     r"\bfailed to (detect|catch|flag|notice|prevent|block|reject)\b|"
     # A ceiling met: "the autoscaler hit its node quota", "our token limits were reached".
+    # A condition and the check it disabled: "Ping checks do not page, so the first failure
+    # went unnoticed", "the file is not in git so nobody would be told of a change".
+    r"\bso ([\w-]+ ){1,5}(would not|wouldn't|could not|couldn't|did not|didn't|was not|wasn't|"
+    r"were not|weren't|never)\b(?! (lose|lost|affect|impact)\w*)|"
+    r"\bso (nobody|no one) (would|could|was|were|knew|noticed)\b|"
     r"\b(hit|hitting|reach(ed|ing)?|exceed(ed|ing)?|encounter(ed|ing)?) (the |a |its |their |our )?"
     r"(\w+ ){0,3}(limits?|quotas?)\b|\blimits? (was|were) (also )?(hit|reached|exceeded|"
     r"encountered)\b"
