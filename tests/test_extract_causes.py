@@ -887,3 +887,13 @@ def test_a_condition_and_the_check_it_disabled_is_a_cause(nlp):
         "Disk checks on the relay only send email, so the on-call engineer was not paged.",
         "The relay config lives outside version control so nobody would be told of a change.",
     ]
+
+
+def test_led_the_system_to_do_something_is_a_cause_but_led_us_to_look_is_not(nlp):
+    text = (
+        "The shop was unreachable for ten minutes.\n\n"
+        "The slow product page led the proxy to mark every web node as unhealthy.\n\n"
+        "The error graphs led the team to look at the database first.\n"
+    )
+    texts = [c.text for c in _analyze(nlp, text).causes]
+    assert texts == ["The slow product page led the proxy to mark every web node as unhealthy."]

@@ -181,6 +181,10 @@ CAUSE_STRONG = re.compile(
     # A safeguard that did not do its job: "the validator failed to detect the bad file".
     r"\bfailed to (detect|catch|flag|notice|prevent|block|reject)\b|"
     # A ceiling met: "the autoscaler hit its node quota", "our token limits were reached".
+    # "its unresponsiveness led the balancer to remove the servers" (not "led us to look at").
+    r"\bled (the|a|an|its|our|their|these|those|many|some) ([\w-]+ ){0,3}to (?!(investigat|look|"
+    r"check|believe|think|conclude|escalat|page|alert|notic|discover|find|identif|suspect|"
+    r"question|review)\w*)\w+|"
     # A condition and the check it disabled: "Ping checks do not page, so the first failure
     # went unnoticed", "the file is not in git so nobody would be told of a change".
     r"\bso ([\w-]+ ){1,5}(would not|wouldn't|could not|couldn't|did not|didn't|was not|wasn't|"
@@ -364,7 +368,10 @@ ACTION_CUES = re.compile(
     r"^\W*to (prevent|avoid) (a |any )?(recurrence|reoccurrence|repeat|repetition|similar|future|"
     r"(this|it) (from )?(happening|occurring) again)|"
     r"\b(improvements|changes|actions|measures|remediations?|safeguards) (include|are planned)\b|"
-    r"\b(were|are) also planned\b"
+    r"\b(were|are) also planned\b|"
+    # A hold kept in place until the follow-up work is done ("Deploys have been frozen until
+    # the migration tooling is fixed").
+    r"\b(has|have) been (paused|suspended|frozen|halted|put on hold) (while|until|pending)\b"
 )
 # Forward-looking wording that supports an action but is not one by itself.
 ACTION_WEAK = re.compile(
