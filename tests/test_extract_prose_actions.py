@@ -406,3 +406,19 @@ def test_a_note_under_an_item_that_says_done_makes_it_done(nlp, heading):
 def test_an_item_that_says_it_is_done_is_done():
     assert action_status("Rotate the deploy keys.\nThis has been done last week.") == "done"
     assert action_status("Rotate the deploy keys.") == "planned"
+
+
+@pytest.mark.models
+def test_a_hold_kept_until_the_follow_up_is_a_done_step(nlp):
+    text = (
+        "# Replica lag\n\n"
+        "A bulk index rebuild saturated the primary database and replicas fell behind.\n\n"
+        "Bulk index rebuilds have been suspended until the rebuild tool can throttle itself. "
+        "The rebuild had been paused for an hour during the incident.\n"
+    )
+    found = {a.text: a.status for a in _analysis(nlp, text).actions}
+    assert found == {
+        "Bulk index rebuilds have been suspended until the rebuild tool can throttle itself.": (
+            "done"
+        )
+    }

@@ -118,6 +118,12 @@ PLANNED_WORDS = re.compile(
     r"(?:include|are planned)\b|\blong[- ]term\b",
     re.IGNORECASE,
 )
+# A hold put in place until the follow-up work is done ("Deploys have been frozen until the
+# migration tooling is fixed"): a step taken.
+HOLD = re.compile(
+    r"\b(?:has|have) been (?:paused|suspended|frozen|halted|put on hold) (?:while|until|pending)\b",
+    re.IGNORECASE,
+)
 # An item that opens with a past-tense verb reports work done ("Implemented retry limits").
 PAST_LEAD = re.compile(
     r"(implemented|added|deployed|fixed|created|updated|moved|migrated|enabled|disabled|removed|"
@@ -252,6 +258,7 @@ def action_status(text: str, heading: str = "") -> str:
         return "planned"  # "Decide what to do with hosts that have already failed"
     if (
         DONE_WORDS.search(normalized)
+        or HOLD.search(normalized)
         or PAST_LEAD.match(body)
         or WE_PERFECT.match(body)
         or PREVENTED_SINCE.match(normalized)
@@ -370,7 +377,7 @@ def _follow_up(action: Action, lowered: str) -> bool:
     narrative; only plans, work in progress and steps taken since count as action items."""
     if action.status in ("planned", "in_progress"):
         return True
-    if PREVENTED_SINCE.match(lowered) or DONE_SINCE.match(lowered):
+    if PREVENTED_SINCE.match(lowered) or DONE_SINCE.match(lowered) or HOLD.search(lowered):
         return True  # "To prevent recurrence, Acme disabled ...", "Post-incident, X was ..."
     return bool(
         re.search(

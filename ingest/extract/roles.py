@@ -368,7 +368,10 @@ ACTION_CUES = re.compile(
     r"^\W*to (prevent|avoid) (a |any )?(recurrence|reoccurrence|repeat|repetition|similar|future|"
     r"(this|it) (from )?(happening|occurring) again)|"
     r"\b(improvements|changes|actions|measures|remediations?|safeguards) (include|are planned)\b|"
-    r"\b(were|are) also planned\b"
+    r"\b(were|are) also planned\b|"
+    # A hold kept in place until the follow-up work is done ("Deploys have been frozen until
+    # the migration tooling is fixed").
+    r"\b(has|have) been (paused|suspended|frozen|halted|put on hold) (while|until|pending)\b"
 )
 # Forward-looking wording that supports an action but is not one by itself.
 ACTION_WEAK = re.compile(
