@@ -218,3 +218,14 @@ def test_a_top_level_heading_titles_the_report_even_with_few_letters(nlp):
     assert analysis.date == "2019-03-04"
     generic = "# Timeline\n\nAll times in UTC\n\nThe hub failed to launch servers for an hour.\n"
     assert _inline(nlp, generic).title != "Timeline"
+
+
+@pytest.mark.models
+def test_a_site_that_was_down_in_the_opening_is_the_organisation_a_technology_is_not(nlp):
+    site = (
+        "examplehub.org was failing to launch any images. Building worked fine, but "
+        "launching failed with a timeout.\n"
+    )
+    assert _inline(nlp, site, fmt="text").organization == "examplehub.org"
+    technology = "Redis was down for an hour. Sessions could not be stored.\n"
+    assert _inline(nlp, technology, fmt="text").organization == ""

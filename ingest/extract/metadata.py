@@ -115,10 +115,14 @@ SUBDOMAIN_HOST = re.compile(
 # the subject of the opening sentence that suffered the incident is the writer (or the
 # provider the report is about).
 OPENING_SUBJECT = re.compile(
-    r"(?:^\W*|[,;:]\s+|\b(?:when|and|but)\s+)(?:the\s+)?(?:entire\s+)?"
+    r"(?:^\W*|[,;:]\s+|\b(?:when|and|but)\s+)(?:[Tt]he\s+)?(?:entire\s+)?"
     r"(?P<name>[A-Z][\w.&-]*(?:\s+[A-Z][\w.&-]*){0,2}|[a-z][\w-]*\.(?:io|com|org|net|dev|app))"
     r"(?:'s|\u2019s)?(?:\s+[a-z][\w-]*){0,3}?\s+(?:began\s+)?"
-    r"(?:experienc(?:ed|ing)|suffered|(?:was|were)\s+notified|identified\s+and\s+fixed)\b"
+    r"(?:experienc(?:ed|ing)|suffered|(?:was|were)\s+notified|identified\s+and\s+fixed|"
+    # "mybinder.org was failing to launch", "GitHub was down", "Acme had an outage"
+    r"(?P<down>(?:was|were)\s+(?:(?:partially|completely|largely)\s+)?(?:down|unavailable|"
+    r"unreachable|inaccessible|degraded|failing)|went\s+down|had\s+an?\s+(?:outage|incident|"
+    r"disruption)))\b"
 )
 # Trailing words that name a part of the organisation's offering, not the organisation.
 _PART_WORDS = re.compile(
@@ -545,12 +549,20 @@ def _is_question(text: str) -> bool:
 def _opening_subjects(text: str, views: list[SentenceView], limit: int = 3) -> list[str]:
     """Names that suffered the incident in the report's first sentences ("Fastly experienced")."""
     names = []
+    technologies = {
+        name.lower() for name, kind in system_kinds().items() if kind not in _VENDOR_KINDS
+    }
     prose = [v for v in views if not _is_question(v.text)][:limit]
     for view in prose:
         for match in OPENING_SUBJECT.finditer(normalize_quotes(view.text)):
             name = match.group("name")
             if " " in name:
                 name = _PART_WORDS.sub("", name)
+            words = name.split()
+            if len(words) > 1 and words[-1].lower() in technologies:
+                name = " ".join(words[:-1])  # "The WebKit Subversion repository"
+            if match.group("down") and name.lower() in technologies:
+                continue  # "Redis was down": a technology the writer runs, not the writer
             first = name.split()[0]
             # "Users experienced errors", "Some customers ...": a common word written in lower
             # case elsewhere in the report is no name.
