@@ -546,12 +546,15 @@ def _is_question(text: str) -> bool:
     return text.rstrip().rstrip("*_\"')").endswith("?")
 
 
-def _opening_subjects(text: str, views: list[SentenceView], limit: int = 3) -> list[str]:
-    """Names that suffered the incident in the report's first sentences ("Fastly experienced")."""
+def _opening_subjects(
+    text: str, views: list[SentenceView], kinds: dict[str, str], limit: int = 3
+) -> list[str]:
+    """Names that suffered the incident in the report's first sentences ("Fastly experienced").
+
+    ``kinds`` is the gazetteer (``system_kinds()``) the caller already holds.
+    """
     names = []
-    technologies = {
-        name.lower() for name, kind in system_kinds().items() if kind not in _VENDOR_KINDS
-    }
+    technologies = {name.lower() for name, kind in kinds.items() if kind not in _VENDOR_KINDS}
     prose = [v for v in views if not _is_question(v.text)][:limit]
     for view in prose:
         for match in OPENING_SUBJECT.finditer(normalize_quotes(view.text)):
@@ -647,7 +650,7 @@ def find_organization(text: str, views: list[SentenceView], title: str) -> str:
         surface.setdefault(key, name if name[:1].isupper() else name.capitalize())
         scores[key] += 5.0
         evidence.add(key)
-    for name in _opening_subjects(text, views):
+    for name in _opening_subjects(text, views, kinds):
         key = name.lower()
         if key in _NOT_ORGS or _CALENDAR_WORD.match(key):
             continue
