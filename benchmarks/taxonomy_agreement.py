@@ -1,0 +1,205 @@
+"""Benchmark: how attainable is a cause-category macro-F1 of 0.80? (issue 4; measurement only)
+
+Two measurements of the labels the cause classifier is scored against:
+
+* AGREEMENT (the default): a second reader ("rater2") labelled 30 DEV reports of the OWN
+  LABELS set blind (``benchmarks/eval/cause_labels_rater2.txt``). Printed: per category
+  precision / recall / F1 of rater2 with rater1 (``cause_labels.txt``) as gold, macro-F1 over
+  the categories with support (F1 pooled per label is symmetric, so this is also rater1
+  against rater2 up to which categories have support), Cohen's kappa per category, and the
+  classifier's roll-up macro-F1 on the same 30 reports against each rater.
+* SOURCE CEILING (``--source-ceiling``): icco's tags are regular expressions run over the
+  *original* web page (icco/postmortems ``tool/categorize.go``, the ``categoryPatterns`` map
+  at commit 0ad49720), while the corpus text is an LLM rewrite. For each scored icco tag,
+  on the DEV and HELD-OUT icco reports of the source-label set: how many reports with the tag
+  still match one of its patterns in the rewritten text, how many without it do, and the
+  macro-F1 of "regex replay" (predict the tag when its own patterns match). Counts only; no
+  text is printed.
+
+The 30 reports: the DEV reports of OWN LABELS (hash split of ``taxonomy_eval``; not the
+heldout2 block, not HELD-OUT), first 30 in the order of sha256("rater2:" + key), key as
+written in ``cause_labels.txt``. ``--choose`` prints only their keys (never the labels).
+
+    .venv/bin/python benchmarks/taxonomy_agreement.py --choose          # the 30 keys only
+    .venv/bin/python benchmarks/taxonomy_agreement.py --no-classifier   # rater agreement only
+    .venv/bin/python benchmarks/taxonomy_agreement.py --sentence-cache /tmp/causes.json
+    .venv/bin/python benchmarks/taxonomy_agreement.py --source-ceiling --no-classifier
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import taxonomy_eval as te  # noqa: E402
+
+RATER2_PATH = Path(__file__).parent / "eval" / "cause_labels_rater2.txt"
+SAMPLE_SIZE = 30
+SAMPLE_SALT = "rater2:"
+
+# icco/postmortems tool/categorize.go (commit 0ad49720), ``categoryPatterns`` for the four
+# scored tags, rewritten as Python regular expressions (Go's (?i) -> re.I; same word
+# boundaries). The tool matches them against the body of the postmortem's source URL and
+# adds every matching tag the file does not already have.
+ICCO_PATTERNS: dict[str, tuple[str, ...]] = {
+    "cascading-failure": (r"\bcascad(e|ing)\b", r"\bdomino\b", r"\bthundering herd\b"),
+    "config-change": (
+        r"\bconfig(uration)? change\b",
+        r"\bbad config\b",
+        r"\bmisconfigur(ation|ed)\b",
+        r"\bdeploy(ment)?\b",
+        r"\brollout\b",
+    ),
+    "hardware": (
+        r"\bhardware (failure|fault|issue)\b",
+        r"\bdisk (failure|fault|fail)\b",
+        r"\bssd (failure|fault)\b",
+        r"\bnetwork card\b",
+        r"\brouter (failure|fault)\b",
+        r"\bpower (failure|outage|loss)\b",
+        r"\bdata ?cent(re|er) (failure|outage)\b",
+    ),
+    "security": (
+        r"\bsecurity (incident|breach|advisory)\b",
+        r"\bvulnerab(le|ility)\b",
+        r"\bexploit(ed|ation)?\b",
+        r"\bbreach\b",
+        r"\bleaked? credential\b",
+        r"\bcve-\d{4}-\d+",
+    ),
+}
+
+
+def label_keys(path: Path = te.OWN_LABELS_PATH) -> dict[str, str]:
+    """{key as written in the label file: document name as ``taxonomy_eval`` splits it}.
+
+    Reads only the first field of each label line (the labels are not looked at).
+    """
+    raw = [
+        line.split()[0]
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    resolved = list(te._own_label_lines(path))
+    return dict(zip(raw, resolved, strict=True))
+
+
+def sample_keys(
+    keys: Mapping[str, str],
+    splits: Mapping[str, str],
+    n: int = SAMPLE_SIZE,
+    salt: str = SAMPLE_SALT,
+) -> list[str]:
+    """The first ``n`` DEV keys in the order of sha256(salt + key).
+
+    ``keys`` maps a label-file key to its document name; ``splits`` gives the fixed split of
+    the names that have one (those are never DEV); the others split by ``LabelledDoc.split``.
+    """
+
+    def split(name: str) -> str:
+        return te.LabelledDoc(name, Path(name), "", frozenset(), {}, splits.get(name)).split
+
+    dev = [key for key, name in keys.items() if split(name) == "dev"]
+    return sorted(dev, key=lambda k: hashlib.sha256((salt + k).encode()).hexdigest())[:n]
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """One category: counts of (rater1, rater2) over the shared reports, F1 and kappa."""
+
+    category: str
+    both: int  # both raters gave it
+    only1: int  # rater1 only (a miss of rater2 against rater1)
+    only2: int  # rater2 only
+    neither: int
+
+    @property
+    def support(self) -> int:
+        return self.both + self.only1
+
+    @property
+    def precision(self) -> float:
+        return self.both / (self.both + self.only2) if self.both + self.only2 else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.both / (self.both + self.only1) if self.both + self.only1 else 0.0
+
+    @property
+    def f1(self) -> float:
+        denominator = 2 * self.both + self.only1 + self.only2
+        return 2 * self.both / denominator if denominator else 0.0
+
+    @property
+    def kappa(self) -> float | None:
+        """Cohen's kappa of the two raters' yes/no on this category (None if undefined)."""
+        n = self.both + self.only1 + self.only2 + self.neither
+        observed = (self.both + self.neither) / n
+        yes1, yes2 = (self.both + self.only1) / n, (self.both + self.only2) / n
+        expected = yes1 * yes2 + (1 - yes1) * (1 - yes2)
+        return None if expected == 1 else (observed - expected) / (1 - expected)
+
+
+def agreement(
+    gold: Mapping[str, Sequence[str]],
+    other: Mapping[str, Sequence[str]],
+    categories: Sequence[str],
+) -> list[Agreement]:
+    """Per category, over the documents both label sets hold, ``gold`` as rater1."""
+    names = [n for n in gold if n in other]
+    rows = []
+    for c in categories:
+        a = [c in gold[n] for n in names]
+        b = [c in other[n] for n in names]
+        rows.append(
+            Agreement(
+                c,
+                sum(x and y for x, y in zip(a, b, strict=True)),
+                sum(x and not y for x, y in zip(a, b, strict=True)),
+                sum(y and not x for x, y in zip(a, b, strict=True)),
+                sum(not x and not y for x, y in zip(a, b, strict=True)),
+            )
+        )
+    return rows
+
+
+def macro(rows: Sequence[Agreement], min_support: int = 1) -> float:
+    """Mean F1 over the categories with at least ``min_support`` gold positives."""
+    scored = [r for r in rows if r.support >= min_support]
+    return sum(r.f1 for r in scored) / len(scored) if scored else 0.0
+
+
+def pooled_f1(rows: Sequence[Agreement]) -> float:
+    """Micro F1 over all (document, category) pairs: symmetric in the two raters."""
+    both = sum(r.both for r in rows)
+    disagree = sum(r.only1 + r.only2 for r in rows)
+    return 2 * both / (2 * both + disagree) if both or disagree else 0.0
+
+
+def replay_tags(text: str, patterns: Mapping[str, Sequence[str]] = ICCO_PATTERNS) -> set[str]:
+    """The icco tags whose patterns match ``text`` (as ``matchCategories`` does)."""
+    return {
+        tag for tag, regexes in patterns.items() if any(re.search(p, text, re.I) for p in regexes)
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--choose", action="store_true", help="print the 30 keys and stop")
+    args = parser.parse_args(argv)
+    if args.choose:
+        for key in sample_keys(label_keys(), te.fixed_splits()):
+            print(key)
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
