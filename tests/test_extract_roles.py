@@ -48,7 +48,21 @@ def test_unrelated_heading_gives_no_role():
     assert heading_scores("") == {}
 
 
-@pytest.mark.parametrize("heading", ["Lessons learned", "Stats", "Acknowledgements"])
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "Lessons learned",
+        "Stats",
+        "Acknowledgements",
+        # material appended to a report: it never inherits an earlier action heading's role
+        "Logs",
+        "Log excerpts",
+        "Reference",
+        "Related links",
+        "Screenshots",
+        "Appendices",
+    ],
+)
 def test_headings_of_sections_without_roles(heading):
     assert heading_scores(heading) == {"other": 3.0}
 

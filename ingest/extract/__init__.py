@@ -172,14 +172,6 @@ def _heading_paths(sections: tuple[Section, ...], titles: list[str]) -> list[tup
     return paths
 
 
-REFERENCE_HEADING = re.compile(
-    r"^\W*(logs?|log (excerpts?|output|links?)|references?|links?|useful links|appendix|"
-    r"appendices|attachments?|resources|further reading|related( (links|reading|issues|"
-    r"tickets|posts))?|sources|glossary|screenshots?)\W*$",
-    re.IGNORECASE,
-)
-
-
 def _after_action_flags(titles: list[str]) -> list[bool]:
     """For each section: its heading has no role and the last heading that had one was action.
 
@@ -190,11 +182,7 @@ def _after_action_flags(titles: list[str]) -> list[bool]:
     last_role_action = False
     for title in titles:
         scores = heading_scores(title)
-        if REFERENCE_HEADING.match(title):
-            # "## Logs", "## References": material appended to the report, never actions.
-            last_role_action = False
-            flags.append(False)
-        elif scores:
+        if scores:
             last_role_action = max(scores, key=lambda role: scores[role]) == "action"
             flags.append(False)
         else:

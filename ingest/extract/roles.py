@@ -99,12 +99,15 @@ _WEAK_HEADINGS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
-# Headings of sections that hold none of the roles: their sentences are "other" unless the
-# sentence itself says otherwise, and they end the reach of an earlier action heading.
+# Headings of sections that hold none of the roles (material appended to the report, such as
+# "## Logs" or "## References", included): their sentences are "other" unless the sentence
+# itself says otherwise, and they end the reach of an earlier action heading.
 OTHER_HEADING = re.compile(
-    r"^\W*(stats|statistics|metadata|appendix|glossary|references|links|acknowledge?ments?|"
-    r"participants|attendees|authors?|lessons learned|lessons|takeaways|what went well|"
-    r"supporting information|further reading|related (incidents|documents)|terminology|"
+    r"^\W*(stats|statistics|metadata|appendix|appendices|glossary|references?|links?|"
+    r"useful links|logs?|log (excerpts?|output|links?)|attachments?|screenshots?|resources|"
+    r"sources|acknowledge?ments?|participants|attendees|authors?|lessons learned|lessons|"
+    r"takeaways|what went well|supporting information|further reading|"
+    r"related( (incidents|documents|links|reading|issues|tickets|posts))?|terminology|"
     r"definitions|contact|questions|faq|comments|discussion)\W*$"
 )
 
