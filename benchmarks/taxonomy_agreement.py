@@ -183,6 +183,29 @@ def pooled_f1(rows: Sequence[Agreement]) -> float:
     return 2 * both / (2 * both + disagree) if both or disagree else 0.0
 
 
+def bootstrap_macro(
+    gold: Mapping[str, Sequence[str]],
+    other: Mapping[str, Sequence[str]],
+    categories: Sequence[str],
+    rounds: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """A 95% percentile interval of ``macro`` over documents resampled with replacement."""
+    import numpy as np
+
+    names = [n for n in gold if n in other]
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(rounds):
+        picked = [names[i] for i in rng.integers(0, len(names), len(names))]
+        keys = [f"{i}:{n}" for i, n in enumerate(picked)]
+        a = {k: gold[n] for k, n in zip(keys, picked, strict=True)}
+        b = {k: other[n] for k, n in zip(keys, picked, strict=True)}
+        values.append(macro(agreement(a, b, categories)))
+    low, high = np.percentile(values, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def replay_tags(text: str, patterns: Mapping[str, Sequence[str]] = ICCO_PATTERNS) -> set[str]:
     """The icco tags whose patterns match ``text`` (as ``matchCategories`` does)."""
     return {
@@ -190,14 +213,152 @@ def replay_tags(text: str, patterns: Mapping[str, Sequence[str]] = ICCO_PATTERNS
     }
 
 
+def print_agreement(rows: Sequence[Agreement], n_docs: int) -> None:
+    """The per-category table (rater1 as gold) and the macro and pooled figures."""
+    print(f"\nAGREEMENT, rater2 against rater1 ({n_docs} DEV reports)")
+    print("| category | rater1 | rater2 | both | precision | recall | F1 | kappa |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        if not r.support and not r.only2:
+            continue
+        kappa = "n/a" if r.kappa is None else f"{r.kappa:.2f}"
+        print(
+            f"| {r.category} | {r.support} | {r.both + r.only2} | {r.both} | "
+            f"{r.precision:.2f} | {r.recall:.2f} | {r.f1:.2f} | {kappa} |"
+        )
+    swapped = [Agreement(r.category, r.both, r.only2, r.only1, r.neither) for r in rows]
+    kappas = [r.kappa for r in rows if (r.support or r.only2) and r.kappa is not None]
+    used = [r for r in rows if r.support]
+    label = f"**macro, rater1 as gold** ({len(used)} categories)"
+    print(f"| {label} | | | | | | **{macro(rows):.3f}** | |")
+    print(f"| macro, rater2 as gold | | | | | | {macro(swapped):.3f} | |")
+    print(
+        f"| macro, rater1 support >= {te.MIN_SUPPORT} | | | | | | "
+        f"{macro(rows, te.MIN_SUPPORT):.3f} | |"
+    )
+    print(f"| pooled (micro) F1 | | | | | | {pooled_f1(rows):.3f} | |")
+    print(
+        f"| mean kappa ({len(kappas)} categories) | | | | | | | {sum(kappas) / len(kappas):.2f} |"
+    )
+
+
+def classifier_scores(
+    names: Sequence[str],
+    raters: Mapping[str, Mapping[str, Sequence[str]]],
+    categories: Sequence[str],
+    args: argparse.Namespace,
+) -> None:
+    """The classifier's roll-up (and incident-level) macro-F1 on ``names`` against each rater."""
+    import numpy as np
+
+    from ingest.embed import load_embedder
+    from ingest.taxonomy import CauseClassifier, Taxonomy
+
+    taxonomy = Taxonomy.load(te.DEFAULT_TAXONOMY_PATH)
+    embedder = load_embedder()
+    classifier = CauseClassifier(taxonomy, embedder)
+    groups = {c: (c,) for c in categories}
+    base = [
+        te.LabelledDoc(
+            n, te._own_path(n), te._own_path(n).read_text(encoding="utf-8"), frozenset(), groups
+        )
+        for n in names
+    ]
+    sentences, contexts, method = te.cached_cause_sentences(base, "extract", args.sentence_cache)
+    vectors = np.asarray(embedder.encode([s for doc in sentences for s in doc]), dtype=np.float32)
+    features = te.document_features(classifier, sentences, vectors)
+    context_features = te.document_features(classifier, contexts)
+    threshold = taxonomy.calibration.label_threshold("cause")
+    cutoff = taxonomy.calibration.incident_cutoff
+    rolled = [te.predict(classifier, f, threshold) for f in features]
+    incident = [
+        te.predict_incident(classifier, f, c, cutoff)
+        for f, c in zip(features, context_features, strict=True)
+    ]
+    print(f"\nCLASSIFIER on the same {len(names)} reports ({method}; embedder {embedder.name})")
+    print("| gold | roll-up macro-F1 | incident-level macro-F1 | categories with support |")
+    print("| --- | ---: | ---: | ---: |")
+    for rater, labels in raters.items():
+        docs = [replace_labels(d, labels[d.name]) for d in base]
+        scores = te.score(docs, rolled)
+        print(
+            f"| {rater} | {te.macro_f1(scores):.3f} | "
+            f"{te.macro_f1(te.score(docs, incident)):.3f} | "
+            f"{sum(1 for s in scores if s.support)} |"
+        )
+
+
+def replace_labels(doc: te.LabelledDoc, labels: Sequence[str]) -> te.LabelledDoc:
+    from dataclasses import replace
+
+    return replace(doc, labels=frozenset(labels))
+
+
+def source_ceiling() -> None:
+    """Regex replay of icco's own tag patterns on the rewritten texts (counts only)."""
+    docs = [d for d in te.withhold_heldout2(te.load_docs(te.AUDITED)) if d.name.startswith("icco-")]
+    tag_of = {group: tag for tag, group in te.AUDITED.icco.items()}
+    for part in ("dev", "heldout"):
+        subset = [d for d in docs if d.split == part]
+        replayed = [replay_tags(d.text) for d in subset]
+        print(f"\nSOURCE CEILING, icco {part.upper()} ({len(subset)} reports with a source tag)")
+        print("| tag | with tag | ... pattern in rewrite | without tag | ... pattern in rewrite |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for group, tag in tag_of.items():
+            pos = [tag in r for d, r in zip(subset, replayed, strict=True) if group in d.labels]
+            neg = [tag in r for d, r in zip(subset, replayed, strict=True) if group not in d.labels]
+            print(f"| {tag} | {len(pos)} | {sum(pos)} | {len(neg)} | {sum(neg)} |")
+        predicted = [
+            frozenset(c for tag in r for c in te.GROUPS[te.AUDITED.icco[tag]]) for r in replayed
+        ]
+        te.print_table(
+            f"Regex replay (the tags' own patterns on the rewritten text), icco {part.upper()}",
+            [s for s in te.score(subset, predicted) if s.support],
+            len(subset),
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--choose", action="store_true", help="print the 30 keys and stop")
+    parser.add_argument(
+        "--no-classifier", action="store_true", help="skip the classifier (no spaCy, no embedder)"
+    )
+    parser.add_argument(
+        "--source-ceiling", action="store_true", help="also replay icco's tag patterns"
+    )
+    parser.add_argument(
+        "--sentence-cache",
+        type=Path,
+        help="JSON file of cause sentences shared with taxonomy_eval.py (skips spaCy)",
+    )
     args = parser.parse_args(argv)
     if args.choose:
         for key in sample_keys(label_keys(), te.fixed_splits()):
             print(key)
         return 0
+    from ingest.taxonomy import Taxonomy
+
+    categories = [
+        c.id for c in Taxonomy.load(te.DEFAULT_TAXONOMY_PATH).axis("cause") if c.id != "unknown"
+    ]
+    rater2 = te.own_labels(RATER2_PATH)
+    rater1 = {n: labels for n, labels in te.own_labels().items() if n in rater2}
+    if set(rater1) != set(rater2):
+        raise SystemExit(f"not in cause_labels.txt: {sorted(set(rater2) - set(rater1))}")
+    print_agreement(agreement(rater1, rater2, categories), len(rater2))
+    low, high = bootstrap_macro(rater1, rater2, categories)
+    same = sum(1 for n in rater2 if set(rater1[n]) == set(rater2[n]))
+    print(
+        f"\nmacro-F1 (rater1 as gold), 95% bootstrap interval over reports: {low:.3f}-{high:.3f}; "
+        f"identical label sets: {same} of {len(rater2)}; labels given: rater1 "
+        f"{sum(map(len, rater1.values()))}, rater2 {sum(map(len, rater2.values()))}"
+    )
+    if not args.no_classifier:
+        names = list(rater2)
+        classifier_scores(names, {"rater1": rater1, "rater2": rater2}, categories, args)
+    if args.source_ceiling:
+        source_ceiling()
     return 0
 
 
