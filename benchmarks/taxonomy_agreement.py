@@ -9,12 +9,13 @@ Two measurements of the labels the cause classifier is scored against:
   against rater2 up to which categories have support), Cohen's kappa per category, and the
   classifier's roll-up macro-F1 on the same 30 reports against each rater.
 * SOURCE CEILING (``--source-ceiling``): icco's tags are regular expressions run over the
-  *original* web page (icco/postmortems ``tool/categorize.go``, the ``categoryPatterns`` map
-  at commit 0ad49720), while the corpus text is an LLM rewrite. For each scored icco tag,
-  on the DEV and HELD-OUT icco reports of the source-label set: how many reports with the tag
-  still match one of its patterns in the rewritten text, how many without it do, and the
-  macro-F1 of "regex replay" (predict the tag when its own patterns match). Counts only; no
-  text is printed.
+  *original* web page (icco/postmortems ``tool/categorize.go``, the ``categoryPatterns`` map;
+  commits 0ad49720 and 3f0f7a70 have the same patterns) and merged into tags that were there
+  before, while the corpus text is an LLM rewrite. For each scored icco tag, on the DEV and
+  HELD-OUT icco reports of the source-label set: how many reports with the tag still match one
+  of its patterns in the rewritten text, how many without it do, and the macro-F1 of "regex
+  replay" (predict the tag when its own patterns match). Then, on icco DEV only, our first
+  reader's cause labels scored against the tags. Counts only; no text is printed.
 
 The 30 reports: the DEV reports of OWN LABELS (hash split of ``taxonomy_eval``; not the
 heldout2 block, not HELD-OUT), first 30 in the order of sha256("rater2:" + key), key as
@@ -242,13 +243,10 @@ def print_agreement(rows: Sequence[Agreement], n_docs: int) -> None:
     )
 
 
-def classifier_scores(
-    names: Sequence[str],
-    raters: Mapping[str, Mapping[str, Sequence[str]]],
-    categories: Sequence[str],
-    args: argparse.Namespace,
-) -> None:
-    """The classifier's roll-up (and incident-level) macro-F1 on ``names`` against each rater."""
+def classify(
+    docs: Sequence[te.LabelledDoc], sentence_cache: Path | None
+) -> tuple[list[frozenset[str]], list[frozenset[str]], str]:
+    """The shipped classifier's roll-up and incident-level categories for ``docs``."""
     import numpy as np
 
     from ingest.embed import load_embedder
@@ -257,14 +255,7 @@ def classifier_scores(
     taxonomy = Taxonomy.load(te.DEFAULT_TAXONOMY_PATH)
     embedder = load_embedder()
     classifier = CauseClassifier(taxonomy, embedder)
-    groups = {c: (c,) for c in categories}
-    base = [
-        te.LabelledDoc(
-            n, te._own_path(n), te._own_path(n).read_text(encoding="utf-8"), frozenset(), groups
-        )
-        for n in names
-    ]
-    sentences, contexts, method = te.cached_cause_sentences(base, "extract", args.sentence_cache)
+    sentences, contexts, method = te.cached_cause_sentences(docs, "extract", sentence_cache)
     vectors = np.asarray(embedder.encode([s for doc in sentences for s in doc]), dtype=np.float32)
     features = te.document_features(classifier, sentences, vectors)
     context_features = te.document_features(classifier, contexts)
@@ -275,7 +266,25 @@ def classifier_scores(
         te.predict_incident(classifier, f, c, cutoff)
         for f, c in zip(features, context_features, strict=True)
     ]
-    print(f"\nCLASSIFIER on the same {len(names)} reports ({method}; embedder {embedder.name})")
+    return rolled, incident, f"{method}; embedder {embedder.name}"
+
+
+def classifier_scores(
+    names: Sequence[str],
+    raters: Mapping[str, Mapping[str, Sequence[str]]],
+    categories: Sequence[str],
+    sentence_cache: Path | None,
+) -> None:
+    """The classifier's roll-up (and incident-level) macro-F1 on ``names`` against each rater."""
+    groups = {c: (c,) for c in categories}
+    base = [
+        te.LabelledDoc(
+            n, te._own_path(n), te._own_path(n).read_text(encoding="utf-8"), frozenset(), groups
+        )
+        for n in names
+    ]
+    rolled, incident, note = classify(base, sentence_cache)
+    print(f"\nCLASSIFIER on the same {len(names)} reports ({note})")
     print("| gold | roll-up macro-F1 | incident-level macro-F1 | categories with support |")
     print("| --- | ---: | ---: | ---: |")
     for rater, labels in raters.items():
@@ -318,6 +327,42 @@ def source_ceiling() -> None:
         )
 
 
+def reader_vs_source(sentence_cache: Path | None, with_classifier: bool) -> None:
+    """Our first reader's cause labels scored as a classifier against icco's tags (DEV only).
+
+    On the icco reports that carry a source tag and are in our own labels, outside heldout2;
+    both sets split by the same hash of the name, so these are DEV in both.
+    """
+    own = te.own_labels()
+    fixed = te.fixed_splits()
+    docs = [
+        d
+        for d in te.withhold_heldout2(te.load_docs(te.AUDITED))
+        if d.name.startswith("icco-") and d.split == "dev" and d.name in own and d.name not in fixed
+    ]
+    predicted = [frozenset(own[d.name]) for d in docs]
+    te.print_table(
+        "Careful reader (rater1's cause labels) against icco's tags, icco DEV",
+        [s for s in te.score(docs, predicted) if s.support],
+        len(docs),
+    )
+    replayed = [
+        frozenset(c for tag in replay_tags(d.text) for c in te.GROUPS[te.AUDITED.icco[tag]])
+        for d in docs
+    ]
+    print(
+        f"regex replay on the same {len(docs)} reports: macro-F1 "
+        f"{te.macro_f1(te.score(docs, replayed)):.3f}"
+    )
+    if with_classifier:
+        rolled, incident, _ = classify(docs, sentence_cache)
+        print(
+            f"shipped classifier on the same {len(docs)} reports: macro-F1 roll-up "
+            f"{te.macro_f1(te.score(docs, rolled)):.3f}, incident level "
+            f"{te.macro_f1(te.score(docs, incident)):.3f}"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--choose", action="store_true", help="print the 30 keys and stop")
@@ -356,9 +401,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if not args.no_classifier:
         names = list(rater2)
-        classifier_scores(names, {"rater1": rater1, "rater2": rater2}, categories, args)
+        raters = {"rater1": rater1, "rater2": rater2}
+        classifier_scores(names, raters, categories, args.sentence_cache)
     if args.source_ceiling:
         source_ceiling()
+        reader_vs_source(args.sentence_cache, not args.no_classifier)
     return 0
 
 
