@@ -422,3 +422,66 @@ def test_a_hold_kept_until_the_follow_up_is_a_done_step(nlp):
             "done"
         )
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("Further actions included asking every maintainer to enable hardware keys.", "done"),
+        ("Immediate remediation included splitting the sessions table.", "done"),
+        ("Acme has since implemented rate limits on the export endpoint.", "done"),
+        ("Ongoing efforts include a rewrite of the job scheduler.", "in_progress"),
+        ("Initiatives include moving batch reads to a replica.", "planned"),
+        ("The vendor outlined three follow-up steps, including staged rollouts.", "planned"),
+        ("The main recommendation was that operators test failover every quarter.", "planned"),
+        ("Acme is also actively collaborating with its vendor to fix the firmware.", "in_progress"),
+        ("The provider is establishing a review board for network changes.", "in_progress"),
+        (
+            "We continue to work with the carrier to find the cause of the packet loss.",
+            "in_progress",
+        ),
+        ("We are already working on moving the queue to a managed service.", "in_progress"),
+    ],
+)
+def test_follow_ups_told_in_provider_prose_status(text, status):
+    assert action_status(text) == status
+
+
+PROSE_FOLLOW_UPS = (
+    "On May 2, Acme's build service was down for three hours because a disk filled up on the "
+    "primary database. Engineers freed space and restarted the service.\n\n"
+    "Acme has since implemented several action items, including alerting on disk usage and "
+    "pruning old artifacts daily. Ongoing efforts include a redesign of the artifact store.\n\n"
+    "A per-project storage quota was added to the build service to prevent future disk "
+    "exhaustion. Acme is also actively collaborating with its hosting provider to enlarge the "
+    "volumes. The company is establishing an on-call rotation for the storage layer.\n\n"
+    "The company committed to several improvements to its storage monitoring. This included "
+    "paging on growth rate and reviewing retention policies. The main recommendation was that "
+    "every team review its retention settings.\n\n"
+    "Recovery actions included restarting the workers. The timeline, impact and "
+    "recommendations are noted below.\n"
+)
+
+
+@pytest.mark.models
+def test_prose_follow_ups_of_provider_reports_are_actions(nlp):
+    actions = {a.text: a.status for a in _analysis(nlp, PROSE_FOLLOW_UPS).actions}
+    found = " ".join(actions)
+
+    def status_of(start: str) -> str:
+        return next((s for t, s in actions.items() if t.startswith(start)), "")
+
+    # "has since implemented several action items, including ...": a list, not an
+    # announcement.
+    assert status_of("Acme has since implemented several action items") == "done"
+    assert status_of("Ongoing efforts include") == "in_progress"
+    assert status_of("A per-project storage quota was added") == "done"
+    assert status_of("Acme is also actively collaborating") == "in_progress"
+    assert status_of("The company is establishing an on-call rotation") == "in_progress"
+    # The list that follows a commitment ("This included ...") goes with it.
+    assert any(t.startswith("The company committed") and "This included" in t for t in actions)
+    assert status_of("The main recommendation was that") == "planned"
+    # The response and a pointer to the recommendations are not follow-ups.
+    assert "freed space" not in found
+    assert "Recovery actions included" not in found
+    assert "noted below" not in found

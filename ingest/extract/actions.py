@@ -80,7 +80,7 @@ IN_PROGRESS_MARK = re.compile(
 IN_PROGRESS_WORDS = re.compile(
     r"^\W*continu(?:e|ing) (?:work|working|to)\b|"
     r"\bin the process of\b|\bwe(?: are|'re) still (?:investigating|looking into)\b|"
-    r"\bwe(?: are|'re) (?:also |currently |now |actively |still )?(?:working|"
+    r"\bwe(?: are|'re) (?:also |currently |now |actively |still |already )*(?:working|"
     r"tuning|developing|building|implementing|rolling out|migrating|re-?architecting|redesigning|"
     r"reviewing|evaluating|testing|formalizing|adding|creating|updating|investigating|improving)\b|"
     r"\bunderway\b|\bunder way\b|\bongoing\b|\bin progress\b|\b(?:have|'ve) (?:already )?"
@@ -88,12 +88,20 @@ IN_PROGRESS_WORDS = re.compile(
     r"\b(?:is|are) being (?:deployed|rolled|implemented|added|built|developed|worked on|tested)\b|"
     r"\bcurrently (?:being|working|in progress|underway|implementing|rolling|testing)\b|"
     # Progress told in the third person ("AWS is reviewing ...", "are being updated").
-    r"\b(?:is|are) (?:also |now |currently |actively )?(?:working on|reviewing|implementing|"
-    r"enhancing|collaborating|developing|building|prioriti[sz]ing|investing in|evaluating|"
-    r"rolling out|re-?architecting|redesigning|exploring|introducing|auditing)\b|"
+    r"\b(?:is|are) (?:also |now |currently |actively |already )*(?:working on|reviewing|"
+    r"implementing|enhancing|collaborating|developing|building|prioriti[sz]ing|investing in|"
+    r"evaluating|rolling out|re-?architecting|redesigning|exploring|introducing|auditing|"
+    r"establishing|strengthening|hardening)\b|\bwe (?:will )?continue to (?:work|invest|improve|"
+    r"review)\b|"
     r"\b(?:is|are) being (?:updated|improved|reviewed|enhanced|introduced|strengthened|made|"
     r"written|expanded|extended)\b",
     re.IGNORECASE,
+)
+# "Further actions included ...", "Technical remediation included ...": follow-ups told as
+# done.
+DONE_LISTED = (
+    r"(?<!mitigation )(?<!recovery )\b(?:actions|remediations?|improvements|changes|measures|"
+    r"safeguards) included\b"
 )
 DONE_WORDS = re.compile(
     r"\b(?:we(?: have|'ve)|has been|have been|was|were) (?:already |since |now |also )*"
@@ -103,7 +111,9 @@ DONE_WORDS = re.compile(
     r"reverted|documented|raised|replaced|turned off|switched)\b|\b(?:have|'ve) already\b|"
     r"\bnow (?:operates|runs|uses|has|have|includes|alerts)\b|\bwe (?:made|rolled out|deployed|"
     r"added|implemented|fixed|moved|increased|upgraded|patched|introduced|replaced|changed|"
-    r"created|configured|enabled|removed|reverted|switched)\b|\b(?:is|are) now\b|\bcompleted\b",
+    r"created|configured|enabled|removed|reverted|switched)\b|\b(?:is|are) now\b|\bcompleted\b|"
+    # "X has since implemented ...", "Further actions included ...": work reported as done.
+    r"\b(?:has|have) (?:also |already )?since (?!then\b)\w+(?:ed|en)\b|" + DONE_LISTED,
     re.IGNORECASE,
 )
 PLANNED_WORDS = re.compile(
@@ -114,8 +124,10 @@ PLANNED_WORDS = re.compile(
     r"\bneeds?\b|\bmust\b|\bwould like to\b|\bnext (?:week|month|quarter|year)\b|\bTODO\b|"
     # "Corrective actions include ...", "Identified improvements include ...": work named, not
     # reported as done.
-    r"\b(?:improvements|changes|actions|measures|remediations?|safeguards|steps) "
-    r"(?:include|are planned)\b|\blong[- ]term\b",
+    r"\b(?:improvements|changes|actions|measures|remediations?|safeguards|steps|initiatives|"
+    r"efforts) (?:include|are planned)\b|\blong[- ]term\b|"
+    # "outlined several follow-up steps, including ...", "The main recommendation was ...".
+    r"\bfollow[- ]?up (?:steps|actions|items|work)\b|\brecommendations?\b",
     re.IGNORECASE,
 )
 # A hold put in place until the follow-up work is done ("Deploys have been frozen until the
@@ -140,6 +152,13 @@ PREVENTED_SINCE = re.compile(
 DONE_SINCE = re.compile(
     r"^\W*(?:post-incident|after the (?:incident|outage)|since the (?:incident|outage)),"
     r"[^.]*\b(?:was|were|has been|have been) (?:\w+ly )?\w+(?:ed|en|t)\b",
+    re.IGNORECASE,
+)
+# A change made so that it cannot happen again ("A hard limit was added ... to prevent future
+# cascading failures", "The repositories were updated to prevent direct pushes").
+PREVENTIVE_CHANGE = re.compile(
+    r"\b(?:was|were|has been|have been) (?:\w+ly )?(?:added|introduced|implemented|put in place|"
+    r"updated|configured|built|deployed)\b[^.;]*\bto (?:prevent|avoid)\b",
     re.IGNORECASE,
 )
 # Work the team reports as its own and done ("we have added", "we've moved").
@@ -347,7 +366,7 @@ TICKET = re.compile(
 )
 CONTINUES_ACTION = re.compile(
     r"^\W*(this|that|these|it|the) (will|would|should|effort|work|change|changes|project|tool|"
-    r"include|includes|"
+    r"include|includes|included|"
     r"tooling|allows?|helps?|gives?|means|ensures?|is|was|has been)\b",
     re.IGNORECASE,
 )
@@ -379,6 +398,8 @@ def _follow_up(action: Action, lowered: str) -> bool:
         return True
     if PREVENTED_SINCE.match(lowered) or DONE_SINCE.match(lowered) or HOLD.search(lowered):
         return True  # "To prevent recurrence, Acme disabled ...", "Post-incident, X was ..."
+    if re.search(DONE_LISTED, lowered) or PREVENTIVE_CHANGE.search(lowered):
+        return True  # "Further actions included ...", "A limit was added to prevent ..."
     return bool(
         re.search(
             r"\b(already|since|now|going forward|follow[- ]?up|permanent)",

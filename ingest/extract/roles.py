@@ -325,9 +325,9 @@ ACTION_CUES = re.compile(
     # "we will see this again" predicts; it commits to nothing.
     r"\bwe ?(?!(will|'ll) (probably |likely |again )?(see|experience|encounter|run into)\b)"
     r"(will|'ll|are going to|'re going to|plan to|intend to|are planning|'re planning|"
-    r"are (also |currently |now |actively )?(working|developing|adding|implementing|building|"
-    r"tuning|reviewing|improving|creating|updating|introducing|migrating|formalizing|evaluating|"
-    r"exploring|investing|re-?architecting|redesigning|rolling out|moving|changing)|"
+    r"are (also |currently |now |actively |already )*(working|developing|adding|implementing|"
+    r"building|tuning|reviewing|improving|creating|updating|introducing|migrating|formalizing|"
+    r"evaluating|exploring|investing|re-?architecting|redesigning|rolling out|moving|changing)|"
     r"'re (also |currently |now |actively )?(working|developing|adding|implementing|building|"
     r"tuning|reviewing|improving|creating|updating|introducing|migrating|in the process)|"
     r"are (also )?in the process|"
@@ -356,9 +356,22 @@ ACTION_CUES = re.compile(
     r"\bplans (several|numerous|a number of|further|additional|various|multiple) |"
     r"\b(they|the (\w+ ){0,2}teams?|engineers|the company) (will|'ll|are going to)\b|"
     # Not the generic "you" ("... when you are working on that part of the stack").
-    r"(?<!\byou )\b(is|are) (also |now |currently |actively )?(working on|reviewing|implementing|"
-    r"enhancing|collaborating|developing|building|prioriti[sz]ing|investing in|evaluating|"
-    r"rolling out|re-?architecting|redesigning|exploring|introducing|auditing)\b|"
+    r"(?<!\byou )\b(is|are) (also |now |currently |actively |already )*(working on|reviewing|"
+    r"implementing|enhancing|collaborating|developing|building|prioriti[sz]ing|investing in|"
+    r"evaluating|rolling out|re-?architecting|redesigning|exploring|introducing|auditing|"
+    r"establishing|strengthening|hardening)\b|"
+    # "We continue to work with the vendor to ...": work still going on.
+    r"\bwe (will )?continue to (work|invest|improve|review)\b|"
+    # "Ongoing efforts include ...", "ongoing work to reduce ...".
+    r"\bongoing (efforts?|work|initiatives?|projects?) (to|include|on)\b|"
+    # "X has since implemented ...", "the bug has since been fixed": work done after it.
+    r"\b(has|have) (also |already )?since (?!then\b)\w+(ed|en)\b|"
+    # "The principal recommendation was that ...", "Recommendations include ...".
+    r"\brecommendations? ((was|were|is|are) (that|to)|include|included|covered)\b|"
+    # "A hard limit was added ... to prevent future cascading failures": a change made to
+    # prevent a repeat.
+    r"\b(was|were|has been|have been) (\w+ly )?(added|introduced|implemented|put in place|"
+    r"updated|configured|built|deployed)\b[^.;]*\bto (prevent|avoid)\b|"
     r"\b(is|are) being (updated|improved|reviewed|implemented|enhanced|introduced|strengthened|"
     r"made|added|developed|built|deployed|rolled out|written|tested|expanded|extended)\b|"
     # Future work told in the passive ("Disaster recovery testing will also be enhanced").
@@ -370,7 +383,8 @@ ACTION_CUES = re.compile(
     # A step named for what it prevents ("To prevent recurrence, Acme disabled ...").
     r"^\W*to (prevent|avoid) (a |any )?(recurrence|reoccurrence|repeat|repetition|similar|future|"
     r"(this|it) (from )?(happening|occurring) again)|"
-    r"\b(improvements|changes|actions|measures|remediations?|safeguards) (include|are planned)\b|"
+    r"(?<!mitigation )(?<!recovery )\b(improvements|changes|actions|measures|remediations?|"
+    r"safeguards|initiatives|efforts) (include|included|are planned)\b|"
     r"\b(were|are) also planned\b|"
     # A hold kept in place until the follow-up work is done ("Deploys have been frozen until
     # the migration tooling is fixed").
@@ -391,7 +405,8 @@ ACTION_LISTED = re.compile(
 # Sentences that announce actions rather than state one.
 ACTION_ANNOUNCEMENT = re.compile(
     r"\b(identified|following|several|some|these|a number of|list of|the following) "
-    r"(\w+ )?(actions|steps|changes|measures|improvements|action items)\b(?! to | include)|"
+    r"(\w+ )?(actions|steps|changes|measures|improvements|action items)\b"
+    r"(?! to | include|,? (including|such as)\b)|"
     r"\b(are|is) (as follows|listed below|below)\b|:\s*$|\bevery action item|"
     r"\baction items? (that|should|have)\b|\bunder action items\b"
 )
