@@ -427,14 +427,14 @@ def test_a_hold_kept_until_the_follow_up_is_a_done_step(nlp):
 @pytest.mark.parametrize(
     ("text", "status"),
     [
-        ("Further actions included asking every maintainer to enable hardware keys.", "done"),
-        ("Immediate remediation included splitting the sessions table.", "done"),
-        ("Acme has since implemented rate limits on the export endpoint.", "done"),
-        ("Ongoing efforts include a rewrite of the job scheduler.", "in_progress"),
-        ("Initiatives include moving batch reads to a replica.", "planned"),
-        ("The vendor outlined three follow-up steps, including staged rollouts.", "planned"),
-        ("The main recommendation was that operators test failover every quarter.", "planned"),
-        ("Acme is also actively collaborating with its vendor to fix the firmware.", "in_progress"),
+        ("Other remediations included asking every maintainer to enable hardware keys.", "done"),
+        ("Follow-up changes included splitting the sessions table.", "done"),
+        ("Acme has since added rate limits on the export endpoint.", "done"),
+        ("Ongoing projects include sharding the job queue.", "in_progress"),
+        ("Initiatives include a second DNS provider.", "planned"),
+        ("The vendor named three follow-up items for its DNS team.", "planned"),
+        ("The key recommendation is that operators test failover every quarter.", "planned"),
+        ("Acme is now actively working on a fix with its disk vendor.", "in_progress"),
         ("The provider is establishing a review board for network changes.", "in_progress"),
         (
             "We continue to work with the carrier to find the cause of the packet loss.",
@@ -450,16 +450,16 @@ def test_follow_ups_told_in_provider_prose_status(text, status):
 PROSE_FOLLOW_UPS = (
     "On May 2, Acme's build service was down for three hours because a disk filled up on the "
     "primary database. Engineers freed space and restarted the service.\n\n"
-    "Acme has since implemented several action items, including alerting on disk usage and "
-    "pruning old artifacts daily. Ongoing efforts include a redesign of the artifact store.\n\n"
-    "A per-project storage quota was added to the build service to prevent future disk "
-    "exhaustion. Acme is also actively collaborating with its hosting provider to enlarge the "
-    "volumes. The company is establishing an on-call rotation for the storage layer.\n\n"
-    "The company committed to several improvements to its storage monitoring. This included "
-    "paging on growth rate and reviewing retention policies. The main recommendation was that "
-    "every team review its retention settings.\n\n"
-    "Recovery actions included restarting the workers. The timeline, impact and "
-    "recommendations are noted below.\n"
+    "Acme has since rolled out several changes, such as alerting on disk usage and pruning old "
+    "artifacts daily. Ongoing projects include a redesign of the artifact store.\n\n"
+    "A per-project storage quota was put in place on the build hosts to avoid another full "
+    "disk. Acme is now actively working on larger volumes with its hosting provider. The "
+    "company is establishing an on-call rotation for the storage layer.\n\n"
+    "The company committed to better storage monitoring. This included paging on growth rate "
+    "and reviewing retention policies. The key recommendation is that every team review its "
+    "retention settings.\n\n"
+    "Recovery actions included restarting the workers. The timeline and recommendations are "
+    "noted below.\n"
 )
 
 
@@ -471,16 +471,15 @@ def test_prose_follow_ups_of_provider_reports_are_actions(nlp):
     def status_of(start: str) -> str:
         return next((s for t, s in actions.items() if t.startswith(start)), "")
 
-    # "has since implemented several action items, including ...": a list, not an
-    # announcement.
-    assert status_of("Acme has since implemented several action items") == "done"
-    assert status_of("Ongoing efforts include") == "in_progress"
-    assert status_of("A per-project storage quota was added") == "done"
-    assert status_of("Acme is also actively collaborating") == "in_progress"
+    # "has since rolled out several changes, such as ...": a list, not an announcement.
+    assert status_of("Acme has since rolled out several changes") == "done"
+    assert status_of("Ongoing projects include") == "in_progress"
+    assert status_of("A per-project storage quota was put in place") == "done"
+    assert status_of("Acme is now actively working on larger volumes") == "in_progress"
     assert status_of("The company is establishing an on-call rotation") == "in_progress"
     # The list that follows a commitment ("This included ...") goes with it.
     assert any(t.startswith("The company committed") and "This included" in t for t in actions)
-    assert status_of("The main recommendation was that") == "planned"
+    assert status_of("The key recommendation is that") == "planned"
     # The response and a pointer to the recommendations are not follow-ups.
     assert "freed space" not in found
     assert "Recovery actions included" not in found

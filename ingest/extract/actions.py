@@ -97,7 +97,7 @@ IN_PROGRESS_WORDS = re.compile(
     r"written|expanded|extended)\b",
     re.IGNORECASE,
 )
-# "Further actions included ...", "Technical remediation included ...": follow-ups told as
+# "Other remediations included ...", "Follow-up changes included ...": follow-ups told as
 # done.
 DONE_LISTED = (
     r"(?<!mitigation )(?<!recovery )\b(?:actions|remediations?|improvements|changes|measures|"
@@ -112,7 +112,7 @@ DONE_WORDS = re.compile(
     r"\bnow (?:operates|runs|uses|has|have|includes|alerts)\b|\bwe (?:made|rolled out|deployed|"
     r"added|implemented|fixed|moved|increased|upgraded|patched|introduced|replaced|changed|"
     r"created|configured|enabled|removed|reverted|switched)\b|\b(?:is|are) now\b|\bcompleted\b|"
-    # "X has since implemented ...", "Further actions included ...": work reported as done.
+    # "Acme has since added ...", "Other remediations included ...": work reported as done.
     r"\b(?:has|have) (?:also |already )?since (?!then\b)\w+(?:ed|en)\b|" + DONE_LISTED,
     re.IGNORECASE,
 )
@@ -126,7 +126,7 @@ PLANNED_WORDS = re.compile(
     # reported as done.
     r"\b(?:improvements|changes|actions|measures|remediations?|safeguards|steps|initiatives|"
     r"efforts) (?:include|are planned)\b|\blong[- ]term\b|"
-    # "outlined several follow-up steps, including ...", "The main recommendation was ...".
+    # "The vendor named three follow-up items", "The key recommendation is that ...".
     r"\bfollow[- ]?up (?:steps|actions|items|work)\b|\brecommendations?\b",
     re.IGNORECASE,
 )
@@ -154,8 +154,8 @@ DONE_SINCE = re.compile(
     r"[^.]*\b(?:was|were|has been|have been) (?:\w+ly )?\w+(?:ed|en|t)\b",
     re.IGNORECASE,
 )
-# A change made so that it cannot happen again ("A hard limit was added ... to prevent future
-# cascading failures", "The repositories were updated to prevent direct pushes").
+# A change made so that it cannot happen again ("A quota was put in place on the build hosts to
+# avoid another full disk", "The branch settings were updated to prevent force pushes").
 PREVENTIVE_CHANGE = re.compile(
     r"\b(?:was|were|has been|have been) (?:\w+ly )?(?:added|introduced|implemented|put in place|"
     r"updated|configured|built|deployed)\b[^.;]*\bto (?:prevent|avoid)\b",
@@ -399,7 +399,7 @@ def _follow_up(action: Action, lowered: str) -> bool:
     if PREVENTED_SINCE.match(lowered) or DONE_SINCE.match(lowered) or HOLD.search(lowered):
         return True  # "To prevent recurrence, Acme disabled ...", "Post-incident, X was ..."
     if re.search(DONE_LISTED, lowered) or PREVENTIVE_CHANGE.search(lowered):
-        return True  # "Further actions included ...", "A limit was added to prevent ..."
+        return True  # "Other remediations included ...", "A quota was put in place to avoid ..."
     return bool(
         re.search(
             r"\b(already|since|now|going forward|follow[- ]?up|permanent)",

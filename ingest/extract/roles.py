@@ -362,14 +362,14 @@ ACTION_CUES = re.compile(
     r"establishing|strengthening|hardening)\b|"
     # "We continue to work with the vendor to ...": work still going on.
     r"\bwe (will )?continue to (work|invest|improve|review)\b|"
-    # "Ongoing efforts include ...", "ongoing work to reduce ...".
+    # "Ongoing projects include ...", "ongoing work to shard the queue".
     r"\bongoing (efforts?|work|initiatives?|projects?) (to|include|on)\b|"
-    # "X has since implemented ...", "the bug has since been fixed": work done after it.
+    # "Acme has since added ...", "the bug has since been fixed": work done after it.
     r"\b(has|have) (also |already )?since (?!then\b)\w+(ed|en)\b|"
-    # "The principal recommendation was that ...", "Recommendations include ...".
+    # "The key recommendation is that ...", "Recommendations include ...".
     r"\brecommendations? ((was|were|is|are) (that|to)|include|included|covered)\b|"
-    # "A hard limit was added ... to prevent future cascading failures": a change made to
-    # prevent a repeat.
+    # "A quota was put in place on the build hosts to avoid another full disk": a change made
+    # to prevent a repeat.
     r"\b(was|were|has been|have been) (\w+ly )?(added|introduced|implemented|put in place|"
     r"updated|configured|built|deployed)\b[^.;]*\bto (prevent|avoid)\b|"
     r"\b(is|are) being (updated|improved|reviewed|implemented|enhanced|introduced|strengthened|"
