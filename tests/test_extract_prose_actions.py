@@ -484,3 +484,36 @@ def test_prose_follow_ups_of_provider_reports_are_actions(nlp):
     assert "freed space" not in found
     assert "Recovery actions included" not in found
     assert "noted below" not in found
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("Request tracing across the proxies would be invaluable for debugging.", "planned"),
+        ("We might want to revisit the retry budget for the mail queue.", "planned"),
+        ("Add an index on the events table (Done in T4321).", "done"),
+        ("The follow-up for this report is to check the backup schedule.", "planned"),
+    ],
+)
+def test_suggestions_follow_ups_and_done_notes_status(text, status):
+    assert action_status(text) == status
+
+
+SUGGESTIONS = (
+    "The search cluster returned errors for forty minutes because a shard ran out of heap.\n\n"
+    "Per-request tracing across the proxy layers would be invaluable in an outage like this. "
+    "We might want to review how shards are placed on the smaller nodes.\n\n"
+    "If the heap pressure comes back, we may want to add a second replica.\n"
+)
+
+
+@pytest.mark.models
+def test_a_suggestion_is_a_planned_action_unless_it_hangs_on_a_condition(nlp):
+    actions = {a.text: a.status for a in _analysis(nlp, SUGGESTIONS).actions}
+    assert actions.get(
+        "Per-request tracing across the proxy layers would be invaluable in an outage like this."
+    ) == ("planned")
+    assert actions.get("We might want to review how shards are placed on the smaller nodes.") == (
+        "planned"
+    )
+    assert not any("If the heap pressure" in t for t in actions)

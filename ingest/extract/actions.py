@@ -57,6 +57,8 @@ if TYPE_CHECKING:
 DONE_MARK = re.compile(
     r"\(\s*(complete[d]?|done|fixed|resolved|finished|implemented|deployed|shipped)\s*\)|"
     r"\[\s*(complete[d]?|done|fixed|resolved|finished|implemented)\s*\]|\[[xX]\]|\u2705|"
+    # "(Done in T1234)", "(fixed via PR 56)": done, with where it was done.
+    r"\(\s*(done|fixed|completed?|resolved) (in|via|with|by|on)\b|"
     r"\bstatus\s*:\s*(complete[d]?|done|fixed|resolved|closed)\b|~~.+~~",
     re.IGNORECASE,
 )
@@ -127,7 +129,10 @@ PLANNED_WORDS = re.compile(
     r"\b(?:improvements|changes|actions|measures|remediations?|safeguards|steps|initiatives|"
     r"efforts) (?:include|are planned)\b|\blong[- ]term\b|"
     # "The vendor named three follow-up items", "The key recommendation is that ...".
-    r"\bfollow[- ]?up (?:steps|actions|items|work)\b|\brecommendations?\b",
+    r"\bfollow[- ]?ups?\b|\brecommendations?\b|"
+    # A suggestion ("Request tracing would be invaluable", "we might want to review ...").
+    r"\bwould be (?:very |really |extremely )?(?:invaluable|useful|helpful|nice|good|beneficial)\b|"
+    r"\bcan be (?:very )?useful\b|\b(?:might|may) want to\b",
     re.IGNORECASE,
 )
 # A hold put in place until the follow-up work is done ("Deploys have been frozen until the

@@ -366,6 +366,10 @@ ACTION_CUES = re.compile(
     r"\bongoing (efforts?|work|initiatives?|projects?) (to|include|on)\b|"
     # "Acme has since added ...", "the bug has since been fixed": work done after it.
     r"\b(has|have) (also |already )?since (?!then\b)\w+(ed|en)\b|"
+    # A suggestion ("Request tracing would be invaluable here", "we might want to review the
+    # retry policy"), unless it hangs on a condition ("If this recurs, we may want to ...").
+    r"^(?!\W*if\b).*\b(would be (very |really |extremely )?(invaluable|useful|helpful|nice|good|"
+    r"beneficial)|can be (very )?useful|(might|may) want to)\b|"
     # "The key recommendation is that ...", "Recommendations include ...".
     r"\brecommendations? ((was|were|is|are) (that|to)|include|included|covered)\b|"
     # "A quota was put in place on the build hosts to avoid another full disk": a change made
