@@ -897,3 +897,60 @@ def test_led_the_system_to_do_something_is_a_cause_but_led_us_to_look_is_not(nlp
     )
     texts = [c.text for c in _analyze(nlp, text).causes]
     assert texts == ["The slow product page led the proxy to mark every web node as unhealthy."]
+
+
+def test_set_in_motion_mistakes_hit_bugs_bad_states_and_delayed_recovery_are_causes(nlp):
+    text = (
+        "The wiki was read-only for an hour.\n\n"
+        "The outage was set in motion by a bulk rename of user pages.\n\n"
+        "A cleanup job mistakenly deleted the session table.\n\n"
+        "Deleting the old queues hit a bug in the broker.\n\n"
+        "The nightly import put the cluster into a degraded state.\n\n"
+        "The unclear runbook delayed the recovery by an hour.\n\n"
+        "The main problem with the old proxy is that it retries every request forever.\n\n"
+        "The burst of requests over-loaded the search nodes.\n"
+    )
+    causes = _analyze(nlp, text).causes
+    assert [c.text for c in causes] == [
+        "The outage was set in motion by a bulk rename of user pages.",
+        "A cleanup job mistakenly deleted the session table.",
+        "Deleting the old queues hit a bug in the broker.",
+        "The nightly import put the cluster into a degraded state.",
+        "The unclear runbook delayed the recovery by an hour.",
+        "The main problem with the old proxy is that it retries every request forever.",
+        "The burst of requests over-loaded the search nodes.",
+    ]
+    assert causes[0].kind == "trigger"
+
+
+def test_possibilities_beliefs_theories_unknowns_and_what_saved_us_are_not_causes(nlp):
+    text = (
+        "The wiki was read-only for an hour.\n\n"
+        "It is also possible that the slow disks caused the replication lag.\n\n"
+        "We thought that the issue was caused by the cache flush.\n\n"
+        "The reason for the spike is not yet understood, but the current theory is that a "
+        "template edit caused it.\n\n"
+        "It's not clear what caused the corruption of the volume.\n\n"
+        "What saved us was that the mirror had no traffic, so the bad topics were never copied.\n\n"
+        "The root cause was a full disk on the primary.\n"
+    )
+    assert [c.text for c in _analyze(nlp, text).causes] == [
+        "The root cause was a full disk on the primary."
+    ]
+
+
+def test_a_later_sentence_of_a_dated_list_row_that_names_the_cause_is_a_cause(nlp):
+    text = (
+        "The wiki was read-only for an hour.\n\n"
+        "• 10:02 UTC: the new primary is promoted.\n"
+        "• 10:05 UTC: replication reported as broken. Mixed schema versions on the replicas "
+        "is the cause.\n"
+        "• 10:20 UTC: Bob rolls back the proxy patch as well. Turns out that was a mistake, "
+        "the proxy restarts with an empty config and fails to start.\n"
+        "• 10:30 UTC: Ann drops the stale queues. It wasn't clear what was the root cause yet.\n"
+        "• 10:40 UTC: writes are enabled again.\n"
+    )
+    assert [c.text for c in _analyze(nlp, text).causes] == [
+        "Mixed schema versions on the replicas is the cause.",
+        "Turns out that was a mistake, the proxy restarts with an empty config and fails to start.",
+    ]

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
 TRIGGER = re.compile(
     r"\btrigger(ed|ing|s)?\b|\bkicked off\b|\bset off\b|\b(began|started) when\b|"
-    r"\binitiated by\b|\bprecipitat"
+    r"\binitiated by\b|\bprecipitat|\bset in motion\b"
 )
 CONTRIBUTING = re.compile(
     r"\bcontribut|\bcompound|\bexacerbat|^\W*(additionally|in addition|also|furthermore|"
@@ -98,13 +98,19 @@ SPECULATION = re.compile(
     r"\bsuspected (of|to be|as)\b|\bwe don't know\b|\b(started|began) (suspecting|to suspect)\b|"
     r"\b(could|might|may) be involved\b|"
     r"\b(is|are|was|were) (most |very )?likely (the result|a result|due|caused|related|the cause|"
-    r"because)\b"
+    r"because)\b|"
+    # "It is also possible that ...", "We thought that ...", "the current theory is that
+    # ...", "is not yet understood", "It's not clear what caused ...".
+    r"\bit (is|was|'s) (also |quite |very |entirely )?possible that\b|\b(i|we) thought that\b|"
+    r"\btheory (is|was) that\b|\bnot yet understood\b|"
+    r"(\bnot clear|n't clear|\bunclear|\bnot known|\bunknown) (what|why)\b[^.;]{0,30}"
+    r"(caus|trigger|happen|broke|\bled\b)"
 )
 # What went well ("The staging cluster helped us catch this", "did a great job", "Cluster
 # healed itself", "We were alerted to the outage by automated bots").
 WENT_WELL = re.compile(
     r"\b(great|good|excellent) job\b|\bhelped (us|to)\b|\bheal(ed|s) itself\b|"
-    r"\bwe were alerted\b|\bwent (well|smoothly)\b"
+    r"\bwe were alerted\b|\bwent (well|smoothly)\b|\b(what|which|that) saved us\b"
 )
 # Advice, a lesson told as a rule ("Unrelated deployments shouldn't trigger rollouts"); not
 # "must", which also states requirements ("requests with a body must set duplex").
@@ -355,7 +361,9 @@ def _timeline_entry(view: SentenceView) -> bool:
 # "the root cause is that ...", "is attributed to ...").
 NAMES_CAUSE = re.compile(
     r"\broot[\s-]cause\b|\bthe (\w+ )?cause (of|is|was)\b|\bcaused by\b|\battributed to\b|"
-    r"\b(is|was) (because|due to)\b|^\W*due to\b|\b(it )?turn(s|ed) out\b"
+    r"\b(is|was) (because|due to)\b|^\W*due to\b|\b(it )?turn(s|ed) out\b|"
+    # "... plus in-progress schema changes is the cause.", "That was a mistake: ..."
+    r"\b(is|was|are|were) the (\w+ ){0,2}cause\b|\b(is|was|'s) a mistake\b"
 )
 
 
@@ -374,6 +382,42 @@ def _names_cause_in_row(views: list[SentenceView], i: int, text: str) -> bool:
     if SPECULATION.search(lowered) or HEDGED.match(view.text):
         return False
     return bool(NAMES_CAUSE.search(CAUSE_SEARCH.sub(" ", lowered))) and _states_cause(view)
+
+
+# A later sentence of a dated list row ("• 18:03 Replication reported as broken. Mixed
+# schema versions on the replicas is the cause."): the row is one item, cut here.
+_ROW_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def _row_findings(text: str, view: SentenceView, index: int) -> list[Cause]:
+    """The sentences after the event of a dated list row that name its cause outright (see
+    ``NAMES_CAUSE``): what the team found out, told in the row where they found it."""
+    start, end = view.sentence.start, view.sentence.end
+    row = text[start:end]
+    found = []
+    cuts = [m.end() for m in _ROW_SENTENCE.finditer(row)]
+    if not cuts:
+        return found
+    for begin, stop in zip(cuts, cuts[1:] + [len(row)], strict=True):
+        piece = row[begin:stop].rstrip()
+        lowered = normalize_quotes(piece).lower()
+        if (
+            SPECULATION.search(lowered)
+            or HEDGED.match(piece)
+            or CAUSE_REJECTED.search(lowered)
+            or REMEDY.search(lowered)
+            or ACTION_CUES.search(lowered)
+            or _is_question(piece)
+            or not NAMES_CAUSE.search(CAUSE_SEARCH.sub(" ", lowered))
+            or cause_score(piece) < 2.0
+        ):
+            continue
+        kind = cause_kind(piece, view.heading)
+        first = start + begin
+        found.append(
+            Cause(text=piece, start=first, end=first + len(piece), kind=kind, sentence=index)
+        )
+    return found
 
 
 # A sentence that announces a list of causes ("This was caused by two factors:", "This was
@@ -464,6 +508,9 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
     i = 0
     while i < len(views):
         view = views[i]
+        if view.sentence.block_kind == "list_item" and i not in listed:
+            if _row_form(view.text, view.span) == "dated":
+                causes.extend(_row_findings(text, view, i))
         under_heading = _under_cause_heading(view)
         outside = not any(low < i <= high for low, high in regions)
         # Outside the cause section, or in the summary above the first timeline of a report

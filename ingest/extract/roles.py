@@ -150,10 +150,20 @@ CAUSE_STRONG = re.compile(
     r"\bcombined with\b|\brace condition\b|\bmemory leak\b|\bdeadlock|\b(ran|run) out of\b|"
     r"\b(prevent(ed|ing|s)?|kept|keep(s|ing)?|stopp(ed|ing)|block(ed|ing|s)?) [^.;:]{1,60}? from "
     r"(being |getting |\w+ly )?\w+ing\b|\bbroke (the|our|all|its)\b|\bpart of the problem\b|"
-    r"\bthe (main |real |actual |underlying )?(problem|issue) (was|is) that\b|"
+    r"\bthe (main |real |actual |underlying )?(problem|issue)( (of|with) [^.;,]{1,40})? (was|is) "
+    r"that\b|"
     r"\b(which|that) cause (the|a|an|it|them)\b|\bresulted on\b|"
     r"(\bthe |^\W*)(main |primary |underlying |root |actual |real )?reason (was|is|for|why)\b|"
-    r"\bexhaust(ed|ion|ing)\b|\bmisconfigur|\boverload(ed|ing)?\b|\bbottleneck|"
+    r"\bexhaust(ed|ion|ing)\b|\bmisconfigur|\bover-?load(ed|ing)?\b|\bbottleneck|"
+    # "The failures were set in motion by ...", "a job mistakenly dropped the table", "the
+    # delete hit a bug in the broker, bringing the cluster into an unrecoverable state", "an
+    # unclear runbook delayed recovery".
+    r"\bset in motion\b|\bmistaken(ly)?\b|\b(is|was|'s) a mistake\b|"
+    r"\bhit(s|ting)? (a|an|the) (\w+ ){0,2}bugs?\b|"
+    r"\b(brought|bringing|brings|bring|put|putting|puts|sent|sending|pushed|pushing) "
+    r"([\w-]+ ){1,4}into (a |an )?(\w+ )?(degraded|unrecoverable|broken|inconsistent|bad|"
+    r"unusable|unresponsive|read-only|split-brain) state\b|"
+    r"\bdelay(ed|ing|s)? (\w+ ){0,5}(recovery|resolution|detection|mitigation|diagnosis)\b|"
     # "The core issue was a mismatch ...", "The incident began ... when GCP deployed ...",
     # "Initial mitigation attempts were hampered by red herrings".
     r"\bthe (core|main|primary|underlying|real|actual|fundamental) (problem|issue|flaw|culprit) "
