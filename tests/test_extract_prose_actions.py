@@ -517,3 +517,14 @@ def test_a_suggestion_is_a_planned_action_unless_it_hangs_on_a_condition(nlp):
         "planned"
     )
     assert not any("If the heap pressure" in t for t in actions)
+
+
+@pytest.mark.models
+def test_a_service_that_has_since_recovered_is_no_follow_up(nlp):
+    text = (
+        "Uploads failed for an hour because a storage node ran out of disk.\n\n"
+        "Uploads have since recovered fully. Acme has since added disk alerts on every node.\n"
+    )
+    actions = {a.text: a.status for a in _analysis(nlp, text).actions}
+    assert actions.get("Acme has since added disk alerts on every node.") == "done"
+    assert not any("recovered" in t for t in actions)

@@ -37,6 +37,7 @@ from .roles import (
     ACTION_LISTED,
     ACTION_WEAK,
     LEAD_IN,
+    SINCE_WORK,
     SentenceView,
     _indent,
     dated_lines,
@@ -115,7 +116,7 @@ DONE_WORDS = re.compile(
     r"added|implemented|fixed|moved|increased|upgraded|patched|introduced|replaced|changed|"
     r"created|configured|enabled|removed|reverted|switched)\b|\b(?:is|are) now\b|\bcompleted\b|"
     # "Acme has since added ...", "Other remediations included ...": work reported as done.
-    r"\b(?:has|have) (?:also |already )?since (?!then\b)\w+(?:ed|en)\b|" + DONE_LISTED,
+    r"\b(?:has|have) (?:also |already )?since (?:been )?" + SINCE_WORK + r"\b|" + DONE_LISTED,
     re.IGNORECASE,
 )
 PLANNED_WORDS = re.compile(

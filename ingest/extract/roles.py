@@ -330,6 +330,14 @@ CAUSE_REJECTED = re.compile(
     r"(downtime|outage|disruption) of\b"
 )
 
+# Verbs of follow-up work after "has since" ("Acme has since added ...").
+SINCE_WORK = (
+    r"(added|implemented|deployed|introduced|rolled out|updated|created|improved|increased|"
+    r"moved|migrated|fixed|put in place|made|changed|enabled|disabled|upgraded|reduced|removed|"
+    r"configured|set up|established|patched|replaced|hardened|expanded|audited|reviewed|"
+    r"completed|shipped|automated|documented|rewritten|redesigned|tightened)"
+)
+
 # Commitment or progress with "we" (or a status marker): enough on its own for an action.
 ACTION_CUES = re.compile(
     # "we will see this again" predicts; it commits to nothing.
@@ -374,8 +382,9 @@ ACTION_CUES = re.compile(
     r"\bwe (will )?continue to (work|invest|improve|review)\b|"
     # "Ongoing projects include ...", "ongoing work to shard the queue".
     r"\bongoing (efforts?|work|initiatives?|projects?) (to|include|on)\b|"
-    # "Acme has since added ...", "the bug has since been fixed": work done after it.
-    r"\b(has|have) (also |already )?since (?!then\b)\w+(ed|en)\b|"
+    # "Acme has since added ...", "the bug has since been fixed": work done after it; not
+    # "service has since recovered / been restored", an outcome.
+    r"\b(has|have) (also |already )?since (been )?" + SINCE_WORK + r"\b|"
     # A suggestion ("Request tracing would be invaluable here", "we might want to review the
     # retry policy"), unless it hangs on a condition ("If this recurs, we may want to ...").
     r"^(?!\W*if\b).*\b(would be (very |really |extremely )?(invaluable|useful|helpful|nice|good|"
