@@ -528,3 +528,20 @@ def test_a_service_that_has_since_recovered_is_no_follow_up(nlp):
     actions = {a.text: a.status for a in _analysis(nlp, text).actions}
     assert actions.get("Acme has since added disk alerts on every node.") == "done"
     assert not any("recovered" in t for t in actions)
+
+
+@pytest.mark.models
+def test_a_step_that_stops_the_damage_is_no_follow_up(nlp):
+    text = (
+        "Logins failed for two hours because a bad token signing key was deployed.\n\n"
+        "Remediation included reverting the key change on every region. A block rule was "
+        "deployed to prevent further abuse of the leaked tokens. Follow-up changes included "
+        "a check that rejects keys older than a day.\n"
+    )
+    actions = {a.text: a.status for a in _analysis(nlp, text).actions}
+    assert actions.get(
+        "Follow-up changes included a check that rejects keys older than a day."
+    ) == ("done")
+    found = " ".join(actions)
+    assert "reverting the key change" not in found
+    assert "block rule" not in found

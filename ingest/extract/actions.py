@@ -101,10 +101,11 @@ IN_PROGRESS_WORDS = re.compile(
     re.IGNORECASE,
 )
 # "Other remediations included ...", "Follow-up changes included ...": follow-ups told as
-# done.
+# done; not the response ("Remediation included reverting the change").
 DONE_LISTED = (
     r"(?<!mitigation )(?<!recovery )\b(?:actions|remediations?|improvements|changes|measures|"
-    r"safeguards) included\b"
+    r"safeguards) included\b(?! (?:reverting|rolling back|restarting|rebooting|failing over|"
+    r"restoring|disabling|re-?enabling|scaling up)\b)"
 )
 DONE_WORDS = re.compile(
     r"\b(?:we(?: have|'ve)|has been|have been|was|were) (?:already |since |now |also )*"
@@ -161,10 +162,11 @@ DONE_SINCE = re.compile(
     re.IGNORECASE,
 )
 # A change made so that it cannot happen again ("A quota was put in place on the build hosts to
-# avoid another full disk", "The branch settings were updated to prevent force pushes").
+# avoid another full disk", "The branch settings were updated to prevent force pushes"); not
+# one that stops the damage ("A block rule was deployed to prevent further abuse").
 PREVENTIVE_CHANGE = re.compile(
     r"\b(?:was|were|has been|have been) (?:\w+ly )?(?:added|introduced|implemented|put in place|"
-    r"updated|configured|built|deployed)\b[^.;]*\bto (?:prevent|avoid)\b",
+    r"updated|configured|built|deployed)\b[^.;]*\bto (?:prevent|avoid) (?!(?:any )?further\b)",
     re.IGNORECASE,
 )
 # Work the team reports as its own and done ("we have added", "we've moved").

@@ -394,7 +394,7 @@ ACTION_CUES = re.compile(
     # "A quota was put in place on the build hosts to avoid another full disk": a change made
     # to prevent a repeat.
     r"\b(was|were|has been|have been) (\w+ly )?(added|introduced|implemented|put in place|"
-    r"updated|configured|built|deployed)\b[^.;]*\bto (prevent|avoid)\b|"
+    r"updated|configured|built|deployed)\b[^.;]*\bto (prevent|avoid) (?!(any )?further\b)|"
     r"\b(is|are) being (updated|improved|reviewed|implemented|enhanced|introduced|strengthened|"
     r"made|added|developed|built|deployed|rolled out|written|tested|expanded|extended)\b|"
     # Future work told in the passive ("Disaster recovery testing will also be enhanced").
