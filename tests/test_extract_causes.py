@@ -954,3 +954,21 @@ def test_a_later_sentence_of_a_dated_list_row_that_names_the_cause_is_a_cause(nl
         "Mixed schema versions on the replicas is the cause.",
         "Turns out that was a mistake, the proxy restarts with an empty config and fails to start.",
     ]
+
+
+def test_named_immediate_causes_features_not_enabled_unaware_teams_and_triggered_during(nlp):
+    text = (
+        "The wiki was read-only for an hour.\n\n"
+        "The immediate cause was a full disk on the primary.\n\n"
+        "Volume snapshots were not enabled for the database hosts.\n\n"
+        "The old queue wasn't designed to fail over between regions.\n\n"
+        "The team was unaware of the file size limit of the volume.\n\n"
+        "The outage was triggered during a routine kernel upgrade.\n"
+    )
+    assert [c.text for c in _analyze(nlp, text).causes] == [
+        "The immediate cause was a full disk on the primary.",
+        "Volume snapshots were not enabled for the database hosts.",
+        "The old queue wasn't designed to fail over between regions.",
+        "The team was unaware of the file size limit of the volume.",
+        "The outage was triggered during a routine kernel upgrade.",
+    ]

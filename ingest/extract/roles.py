@@ -164,6 +164,11 @@ CAUSE_STRONG = re.compile(
     r"([\w-]+ ){1,4}into (a |an )?(\w+ )?(degraded|unrecoverable|broken|inconsistent|bad|"
     r"unusable|unresponsive|read-only|split-brain) state\b|"
     r"\bdelay(ed|ing|s)? (\w+ ){0,5}(recovery|resolution|detection|mitigation|diagnosis)\b|"
+    # "The immediate cause was ...", "snapshots were not enabled for the database hosts", "the
+    # queue wasn't designed to fail over", "engineers were unaware of the file size limit".
+    r"\b(proximate|immediate|direct|primary|main|underlying|ultimate|technical|actual|real) "
+    r"causes? (of|was|is|were|are)\b|\b(was|were|is|are)(n't| not) (designed|enabled)\b|"
+    r"\bunaware (of|that)\b|"
     # "The core issue was a mismatch ...", "The incident began ... when GCP deployed ...",
     # "Initial mitigation attempts were hampered by red herrings".
     r"\bthe (core|main|primary|underlying|real|actual|fundamental) (problem|issue|flaw|culprit) "
@@ -266,7 +271,8 @@ CAUSE_SEARCH = re.compile(
     r"as a result of (this|the|these) (outage|incident|event|issue|disruption)s?|"
     r"\bwhether\b.*|\bif\b.*\bcaus\w*|\bto (prevent|avoid|minimi[sz]e|reduce) ((?!\bbut\b)[^,.;])*|"
     # "a scheduled pipeline was automatically triggered": what started, not what caused it
-    r"\b(was|were|got|been|being|is|are) (\w+ly )?triggered\b(?! by)(?![^.;]{0,40}\bwhen\b)|"
+    r"\b(was|were|got|been|being|is|are) (\w+ly )?triggered\b(?! (by|during)\b)"
+    r"(?![^.;]{0,40}\bwhen\b)|"
     # "not because we had planned for them": the cause it names is denied
     r"\bnot because\b|"
     # "resulted in the following problems:" announces the consequences listed below it
