@@ -545,3 +545,44 @@ def test_a_step_that_stops_the_damage_is_no_follow_up(nlp):
     found = " ".join(actions)
     assert "reverting the key change" not in found
     assert "block rule" not in found
+
+
+FOLLOW_UP_PHRASINGS = [
+    ("Going forward, all configuration changes go through a staged rollout.", "planned"),
+    ("The storage team is also adding capacity alerts to every cluster.", "in_progress"),
+    (
+        "The engineering team is now rebuilding the cache layer with better isolation.",
+        "in_progress",
+    ),
+    ("Additional safeguards are being put in place to catch bad cache entries.", "in_progress"),
+    ("Work is underway to split the cache into smaller shards.", "in_progress"),
+    ("Acme is taking steps to ensure this does not happen again.", "in_progress"),
+    (
+        "We're making changes to our deployment tooling so that cache nodes drain first.",
+        "in_progress",
+    ),
+    ("To reduce the chance of a repeat, Acme added a canary stage for cache config.", "done"),
+    ("The team has also updated its runbook with the new recovery steps.", "done"),
+    ("Acme will be adding automated checks to the deploy pipeline.", "planned"),
+    ("Several improvements are planned, including faster failover.", "planned"),
+]
+NOT_FOLLOW_UPS = [
+    "The on-call team is moving traffic to the secondary region while the primary recovers.",
+    "Engineers are replacing the failed disk now and expect recovery within the hour.",
+    "Going forward, we expect traffic to keep growing.",
+    "Work is underway to restore the remaining volumes.",
+    "Ongoing efforts to restore service continued through the night.",
+    "The team has restarted the affected hosts.",
+    "Cache rules are hard to reason about, so hard that the vendor is actively making changes.",
+]
+
+
+@pytest.mark.models
+def test_common_follow_up_phrasings_are_actions_and_the_response_is_not(nlp):
+    lead = "The API returned errors for an hour because a cache node failed.\n\n"
+    for sentence, status in FOLLOW_UP_PHRASINGS:
+        actions = {a.text: a.status for a in _analysis(nlp, lead + sentence + "\n").actions}
+        assert actions.get(sentence) == status, sentence
+    for sentence in NOT_FOLLOW_UPS:
+        actions = _analysis(nlp, lead + sentence + "\n").actions
+        assert not actions, sentence

@@ -38,6 +38,9 @@ from .roles import (
     ACTION_WEAK,
     LEAD_IN,
     SINCE_WORK,
+    TAKING_STEPS,
+    TEAM_AT_WORK,
+    TEAM_DID,
     SentenceView,
     _indent,
     dated_lines,
@@ -97,7 +100,7 @@ IN_PROGRESS_WORDS = re.compile(
     r"establishing|strengthening|hardening)\b|\bwe (?:will )?continue to (?:work|invest|improve|"
     r"review)\b|"
     r"\b(?:is|are) being (?:updated|improved|reviewed|enhanced|introduced|strengthened|made|"
-    r"written|expanded|extended)\b",
+    r"written|expanded|extended|put in place)\b|" + TEAM_AT_WORK + "|" + TAKING_STEPS,
     re.IGNORECASE,
 )
 # "Other remediations included ...", "Follow-up changes included ...": follow-ups told as
@@ -117,14 +120,19 @@ DONE_WORDS = re.compile(
     r"added|implemented|fixed|moved|increased|upgraded|patched|introduced|replaced|changed|"
     r"created|configured|enabled|removed|reverted|switched)\b|\b(?:is|are) now\b|\bcompleted\b|"
     # "Acme has since added ...", "Other remediations included ...": work reported as done.
-    r"\b(?:has|have) (?:also |already )?since (?:been )?" + SINCE_WORK + r"\b|" + DONE_LISTED,
+    r"\b(?:has|have) (?:also |already )?since (?:been )?"
+    + SINCE_WORK
+    + r"\b|"
+    + DONE_LISTED
+    + "|"
+    + TEAM_DID,
     re.IGNORECASE,
 )
 PLANNED_WORDS = re.compile(
     r"\bwe(?: will|'ll| are going to|'re going to| plan| intend| aim)\b|\bwill be\b|\bwill\b|"
     r"\bplan(?:ned|s)? to\b|\b(?:aims?|intends?|committed|commits|pledged) to\b|"
     r"\bplans (?:several|numerous|a number of|further|additional|various|multiple)\b|"
-    r"\bgoing forward\b|\blonger term\b|\bin the future\b|\bshould\b|"
+    r"\b(?:going|moving) forward\b|\blonger term\b|\bin the future\b|\bshould\b|"
     r"\bneeds?\b|\bmust\b|\bwould like to\b|\bnext (?:week|month|quarter|year)\b|\bTODO\b|"
     # "Corrective actions include ...", "Identified improvements include ...": work named, not
     # reported as done.
@@ -153,7 +161,9 @@ PAST_LEAD = re.compile(
 )
 # "To prevent recurrence, Acme (immediately) disabled ...": a step taken since, done.
 PREVENTED_SINCE = re.compile(
-    r"^\W*to (?:prevent|avoid) [^,.]{1,60}, (?:\w+ ){1,4}?(?:\w+ly )?(?!need)\w+ed\b", re.I
+    r"^\W*to (?:prevent|avoid|reduce the (?:chance|likelihood|risk) of) [^,.]{1,60}, "
+    r"(?:\w+ ){1,4}?(?:\w+ly )?(?!need)\w+ed\b",
+    re.I,
 )
 # "Post-incident, a new cluster was provisioned": work done since the incident.
 DONE_SINCE = re.compile(
@@ -406,7 +416,7 @@ def _follow_up(action: Action, lowered: str) -> bool:
         return True
     if PREVENTED_SINCE.match(lowered) or DONE_SINCE.match(lowered) or HOLD.search(lowered):
         return True  # "To prevent recurrence, Acme disabled ...", "Post-incident, X was ..."
-    if re.search(DONE_LISTED, lowered) or PREVENTIVE_CHANGE.search(lowered):
+    if re.search(DONE_LISTED + "|" + TEAM_DID, lowered) or PREVENTIVE_CHANGE.search(lowered):
         return True  # "Other remediations included ...", "A quota was put in place to avoid ..."
     return bool(
         re.search(

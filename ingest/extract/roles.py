@@ -344,6 +344,24 @@ SINCE_WORK = (
     r"completed|shipped|automated|documented|rewritten|redesigned|tightened)"
 )
 
+# A team at work on a follow-up ("The storage team is adding capacity alerts", "Engineers are
+# rewriting the cache client") and a team that has done one ("The team has also updated its
+# runbook").
+TEAM_SUBJECT = r"\b(?:the )?(?:\w+ ){0,2}(?:team|teams|engineers|engineering|company|staff)"
+TEAM_AT_WORK = (
+    TEAM_SUBJECT + r" (?:is|are) (?:also |now |currently |actively |already )*(?:adding|creating|"
+    r"updating|improving|building|rebuilding|expanding|hardening|automating|introducing|"
+    r"rewriting|reworking|redesigning)\b"
+)
+TEAM_DID = TEAM_SUBJECT + r" (?:has|have) (?:also |already |now |since )*" + SINCE_WORK + r"\b"
+# "Acme is taking steps to ...", "we are making changes to ...": work under way (only our own
+# changes: "that GitHub is making changes to simplify them" says why something is hard).
+TAKING_STEPS = (
+    r"\b(?:is|are|'re) (?:also |now |currently |actively |already )*taking (?:steps|measures|"
+    r"action)\b|\bwe(?: are|'re) (?:also |now |currently |actively |already )*making "
+    r"(?:changes|improvements)\b"
+)
+
 # Commitment or progress with "we" (or a status marker): enough on its own for an action.
 ACTION_CUES = re.compile(
     # "we will see this again" predicts; it commits to nothing.
@@ -386,8 +404,25 @@ ACTION_CUES = re.compile(
     r"establishing|strengthening|hardening)\b|"
     # "We continue to work with the vendor to ...": work still going on.
     r"\bwe (will )?continue to (work|invest|improve|review)\b|"
+    + TEAM_AT_WORK
+    + "|"
+    + TEAM_DID
+    + "|"
+    + TAKING_STEPS
+    + "|"
+    # "Going forward, every change needs two reviewers": a commitment.
+    r"^\W*(going|moving) forward,(?! (we|they|customers|users) (expect|anticipate|believe|think|"
+    r"hope)\b)|"
+    # "Work is underway to split the cache", "Efforts are in progress to ...".
+    # Not the recovery ("Work is underway to restore the remaining volumes").
+    r"\b(work|efforts?|a project|projects) (is|are) (now |already |also )?(underway|under way|"
+    r"in progress|ongoing)\b(?! to (restore|recover|mitigate|bring|return|resolve)\b)|"
+    # "Acme will be adding automated checks": future work in the progressive.
+    r"\bwill (also )?be (adding|introducing|implementing|rolling out|improving|updating|reviewing|"
+    r"migrating|moving|building|creating|expanding|deploying)\b|"
     # "Ongoing projects include ...", "ongoing work to shard the queue".
-    r"\bongoing (efforts?|work|initiatives?|projects?) (to|include|on)\b|"
+    r"\bongoing (efforts?|work|initiatives?|projects?) (include\b|on\b|to (?!(restore|recover|"
+    r"mitigate|bring|return|resolve)\b))|"
     # "Acme has since added ...", "the bug has since been fixed": work done after it; not
     # "service has since recovered / been restored", an outcome.
     r"\b(has|have) (also |already )?since (been )?" + SINCE_WORK + r"\b|"
@@ -402,7 +437,8 @@ ACTION_CUES = re.compile(
     r"\b(was|were|has been|have been) (\w+ly )?(added|introduced|implemented|put in place|"
     r"updated|configured|built|deployed)\b[^.;]*\bto (prevent|avoid) (?!(any )?further\b)|"
     r"\b(is|are) being (updated|improved|reviewed|implemented|enhanced|introduced|strengthened|"
-    r"made|added|developed|built|deployed|rolled out|written|tested|expanded|extended)\b|"
+    r"made|added|developed|built|deployed|rolled out|written|tested|expanded|extended|"
+    r"put in place)\b|"
     # Future work told in the passive ("Disaster recovery testing will also be enhanced").
     r"\bwill (also |further |then )?be (enhanced|improved|added|updated|implemented|reviewed|"
     r"introduced|rolled out|migrated|replaced|upgraded|extended|expanded|strengthened|automated|"
@@ -410,7 +446,8 @@ ACTION_CUES = re.compile(
     # Work told as done after the incident ("Post-incident, a new cluster was provisioned").
     r"^\W*(post-incident|after the (incident|outage)|since the (incident|outage)),|"
     # A step named for what it prevents ("To prevent recurrence, Acme disabled ...").
-    r"^\W*to (prevent|avoid) (a |any )?(recurrence|reoccurrence|repeat|repetition|similar|future|"
+    r"^\W*to (prevent|avoid|reduce the (chance|likelihood|risk) of) (a |any )?(recurrence|"
+    r"reoccurrence|repeat|repetition|similar|future|"
     r"(this|it) (from )?(happening|occurring) again)|"
     r"(?<!mitigation )(?<!recovery )\b(improvements|changes|actions|measures|remediations?|"
     r"safeguards|initiatives|efforts) (include|included|are planned)\b|"
@@ -435,7 +472,7 @@ ACTION_LISTED = re.compile(
 ACTION_ANNOUNCEMENT = re.compile(
     r"\b(identified|following|several|some|these|a number of|list of|the following) "
     r"(\w+ )?(actions|steps|changes|measures|improvements|action items)\b"
-    r"(?! to | include|,? (including|such as)\b)|"
+    r"(?! to | include|,? (including|such as)\b| (are|were) (also )?planned\b)|"
     r"\b(are|is) (as follows|listed below|below)\b|:\s*$|\bevery action item|"
     r"\baction items? (that|should|have)\b|\bunder action items\b"
 )
