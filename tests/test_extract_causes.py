@@ -972,3 +972,41 @@ def test_named_immediate_causes_features_not_enabled_unaware_teams_and_triggered
         "The team was unaware of the file size limit of the volume.",
         "The outage was triggered during a routine kernel upgrade.",
     ]
+
+
+def test_a_component_with_a_bug_and_rules_not_correctly_applied_are_causes(nlp):
+    text = (
+        "The wiki was read-only for an hour.\n\n"
+        "The deploy script has a bug and empties the binary it copies.\n\n"
+        "The firewall rules were not correctly applied on the new hosts.\n\n"
+        "We have a bug tracker for the deploy tools.\n"
+    )
+    assert [c.text for c in _analyze(nlp, text).causes] == [
+        "The deploy script has a bug and empties the binary it copies.",
+        "The firewall rules were not correctly applied on the new hosts.",
+    ]
+
+
+def test_the_first_alert_it_triggered_and_a_pronoun_consequence_are_not_causes(nlp):
+    text = (
+        "The wiki was read-only for an hour.\n\n"
+        "The health check of the API triggered the first alert within minutes, so the on-call "
+        "engineer could act quickly.\n\n"
+        "So it caused a short slowdown because of the retries, not a full outage.\n\n"
+        "The root cause was a full disk on the primary.\n"
+    )
+    assert [c.text for c in _analyze(nlp, text).causes] == [
+        "The root cause was a full disk on the primary."
+    ]
+
+
+def test_a_dated_row_that_says_the_tool_has_a_bug_names_the_cause(nlp):
+    text = (
+        "The wiki was read-only for an hour.\n\n"
+        "• 10:02 UTC: Ann runs the sync script to restore the binary. The sync script has a bug "
+        "and empties the target file.\n"
+        "• 10:40 UTC: writes are enabled again.\n"
+    )
+    assert [c.text for c in _analyze(nlp, text).causes] == [
+        "The sync script has a bug and empties the target file."
+    ]

@@ -363,7 +363,8 @@ NAMES_CAUSE = re.compile(
     r"\broot[\s-]cause\b|\bthe (\w+ )?cause (of|is|was)\b|\bcaused by\b|\battributed to\b|"
     r"\b(is|was) (because|due to)\b|^\W*due to\b|\b(it )?turn(s|ed) out\b|"
     # "... plus in-progress schema changes is the cause.", "That was a mistake: ..."
-    r"\b(is|was|are|were) the (\w+ ){0,2}cause\b|\b(is|was|'s) a mistake\b"
+    r"\b(is|was|are|were) the (\w+ ){0,2}cause\b|\b(is|was|'s) a mistake\b|"
+    r"\b(has|had) (a|an) (\w+ ){0,2}bug\b"
 )
 
 

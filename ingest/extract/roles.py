@@ -169,6 +169,9 @@ CAUSE_STRONG = re.compile(
     r"\b(proximate|immediate|direct|primary|main|underlying|ultimate|technical|actual|real) "
     r"causes? (of|was|is|were|are)\b|\b(was|were|is|are)(n't| not) (designed|enabled)\b|"
     r"\bunaware (of|that)\b|"
+    # "The script has a bug and truncates the binary", "the rules were not correctly applied".
+    r"\b(has|had|have|contains|contained) (a|an) (\w+ ){0,2}bug\b(?! (tracker|report|bounty|fix))|"
+    r"\b(was|were|is|are|been)(n't| not) (correctly|properly) \w+(ed|en)\b|"
     # "The core issue was a mismatch ...", "The incident began ... when GCP deployed ...",
     # "Initial mitigation attempts were hampered by red herrings".
     r"\bthe (core|main|primary|underlying|real|actual|fundamental) (problem|issue|flaw|culprit) "
@@ -260,8 +263,8 @@ CAUSE_SEARCH = re.compile(
     r"(?!\s+(as|to be|to)\b|\s*:)|"
     r"(root[\s-]cause|cause) (analysis|(is|was|remained|remains) (still )?(unknown|unclear))|"
     # "an alert ..., leading to an immediate investigation": what the alert set in motion
-    r"\b(leading to|led to|resulting in|resulted in|triggering|prompting|prompted) (an? |the )?"
-    r"(\w+ )?(investigation|escalation|review|page|alert)s?\b|"
+    r"\b(leading to|led to|resulting in|resulted in|triggering|triggered|prompting|prompted) "
+    r"(an? |the )?(\w+ )?(investigation|escalation|review|page|alert)s?\b|"
     r"possible causes|what the (possible )?causes|\broot[\s-]?caused\b|"
     r"\broot[\s-]cause (finding|identification|was found|was identified)(?! as| to be)|"
     r"different root[\s-]causes|"
@@ -299,6 +302,8 @@ CAUSE_REJECTED = re.compile(
     r"\bwithout customer impact\b|\b(we|they) (were|are) not (affected|impacted)\b|"
     r"\bthere (was|were) no (loss|impact|outage|downtime|disruption)\b|"
     r"^\W*(luckily|fortunately|thankfully)\b|"  # what went right
+    # "So it caused a short slowdown, not an outage": a consequence whose cause is a pronoun.
+    r"^\W*so,? (it|this|that) (caused|resulted|led)\b|"
     # What the incident did, not what caused it: "The incident resulted in 31 hours of
     # downtime", "These issues led to ...", "Customer impact included ...", an apology for
     # "the inconvenience caused".
