@@ -1010,3 +1010,23 @@ def test_a_dated_row_that_says_the_tool_has_a_bug_names_the_cause(nlp):
     assert [c.text for c in _analyze(nlp, text).causes] == [
         "The sync script has a bug and empties the target file."
     ]
+
+
+def test_stalled_flooded_consumed_saturated_and_inadequate_name_causes(nlp):
+    text = (
+        "The wiki was read-only for an hour.\n\n"
+        "The kernel lockups stalled the network stack of the proxy.\n\n"
+        "The promotion script flooded the next queue.\n\n"
+        "The nightly reindex consumed all shared memory.\n\n"
+        "The fallback pool did not provide enough headroom.\n\n"
+        "The primary was already saturated with queued writes.\n\n"
+        "Both patches introduced different but related regressions.\n"
+    )
+    assert [c.text for c in _analyze(nlp, text).causes] == [
+        "The kernel lockups stalled the network stack of the proxy.",
+        "The promotion script flooded the next queue.",
+        "The nightly reindex consumed all shared memory.",
+        "The fallback pool did not provide enough headroom.",
+        "The primary was already saturated with queued writes.",
+        "Both patches introduced different but related regressions.",
+    ]

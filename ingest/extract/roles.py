@@ -172,6 +172,15 @@ CAUSE_STRONG = re.compile(
     # "The script has a bug and truncates the binary", "the rules were not correctly applied".
     r"\b(has|had|have|contains|contained) (a|an) (\w+ ){0,2}bug\b(?! (tracker|report|bounty|fix))|"
     r"\b(was|were|is|are|been)(n't| not) (correctly|properly) \w+(ed|en)\b|"
+    # "The lockups stalled the network stack", "retries flooded the queue", "the backfills
+    # consumed shared resources", "the scheme did not provide adequate relief", "the database
+    # was already saturated with queued writes", "introduced different but related regressions".
+    r"\b(stall|flood)(ed|s|ing) (the|all|its|our|their)\b|"
+    r"\bconsum(ed|ing|es) (\w+ ){0,2}(resources|capacity|memory|cpu|connections)\b|"
+    r"\b(did not|didn't|does not|doesn't|failed to) (provide|have|offer|give) (adequate|enough|"
+    r"sufficient)\b|\bsaturated with\b|\b(was|were) (already |fully |completely )?saturated\b|"
+    r"\bintroduc(ed|ing|es) ([\w-]+ ){0,3}(bugs?|regressions?|latency|errors?|issues?|problems?|"
+    r"load|delays?|faults?|defects?|races?|dependency)\b|"
     # "The core issue was a mismatch ...", "The incident began ... when GCP deployed ...",
     # "Initial mitigation attempts were hampered by red herrings".
     r"\bthe (core|main|primary|underlying|real|actual|fundamental) (problem|issue|flaw|culprit) "
