@@ -1030,3 +1030,15 @@ def test_stalled_flooded_consumed_saturated_and_inadequate_name_causes(nlp):
         "The primary was already saturated with queued writes.",
         "Both patches introduced different but related regressions.",
     ]
+
+
+def test_a_client_that_did_not_use_the_right_setting_names_a_cause(nlp):
+    text = (
+        "The wiki was read-only for an hour.\n\n"
+        "The new lookup class found the replica host but didn't use the right schema name.\n\n"
+        "The batch job was not pointing to the correct queue after the move.\n"
+    )
+    assert [c.text for c in _analyze(nlp, text).causes] == [
+        "The new lookup class found the replica host but didn't use the right schema name.",
+        "The batch job was not pointing to the correct queue after the move.",
+    ]

@@ -181,6 +181,10 @@ CAUSE_STRONG = re.compile(
     r"sufficient)\b|\bsaturated with\b|\b(was|were) (already |fully |completely )?saturated\b|"
     r"\bintroduc(ed|ing|es) ([\w-]+ ){0,3}(bugs?|regressions?|latency|errors?|issues?|problems?|"
     r"load|delays?|faults?|defects?|races?|dependency)\b|"
+    # "The client picked the right host but didn't use the right database name".
+    r"\b(did not|didn't|does not|doesn't|was not|wasn't|were not|weren't) (use|using|pick|picking|"
+    r"read|reading|point|pointing|select|selecting|send|sending|set|setting|load|loading)( to)? "
+    r"the (right|correct|proper|expected)\b|"
     # "The core issue was a mismatch ...", "The incident began ... when GCP deployed ...",
     # "Initial mitigation attempts were hampered by red herrings".
     r"\bthe (core|main|primary|underlying|real|actual|fundamental) (problem|issue|flaw|culprit) "
