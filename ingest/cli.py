@@ -257,6 +257,12 @@ def search(
         click.echo()
 
 
+def _system_line(system: Any) -> str:
+    """A system as one line: "MongoDB (datastore, 3x)", or "PoolCounter (3x)" without a kind."""
+    details = [system.kind] if system.kind else []
+    return f"{system.name} ({', '.join([*details, f'{system.mentions}x'])})"
+
+
 @cli.command()
 @click.argument("incident_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the full record as JSON.")
@@ -308,7 +314,7 @@ def show(incident_id: str, as_json: bool, index_dir: str) -> None:
         ),
         ("Actions", [f"[{a.status}] {a.text}" for a in inc.actions]),
         ("Impact", [i.text for i in inc.impacts]),
-        ("Systems", [f"{s.name} ({s.kind}, {s.mentions}x)" for s in inc.systems]),
+        ("Systems", [_system_line(s) for s in inc.systems]),
     ]
     for name, lines in sections:
         click.echo(f"\n{name}")

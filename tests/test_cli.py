@@ -9,7 +9,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from ingest.cli import EXPORT_COLUMNS, cli
+from ingest.cli import EXPORT_COLUMNS, _system_line, cli
+from ingest.records import System
 
 
 @pytest.fixture()
@@ -114,3 +115,8 @@ def test_patterns_groups_similar_causes_across_incidents(tmp_path, nlp):
     rows = json.loads(result.output)
     assert rows and rows[0]["incidents"] == 2
     assert {m["incident_id"][:1] for m in rows[0]["members"]} == {"a", "b"}
+
+
+def test_a_system_without_a_kind_prints_no_empty_field():
+    assert _system_line(System("MongoDB", "datastore", 3)) == "MongoDB (datastore, 3x)"
+    assert _system_line(System("PoolCounter", "", 2)) == "PoolCounter (2x)"
