@@ -192,6 +192,17 @@ def test_publication_date_sets_the_year_of_an_earlier_month() -> None:
     assert metrics["duration_min"] == 20.0
 
 
+def test_a_wiki_signature_is_no_event() -> None:
+    text = (
+        "On January 12 at 12:42 UTC the parser pool stopped answering. "
+        "It recovered at 13:30 UTC.\n\n"
+        "• The slow queries were a red herring. Jane (talk) 06:03, 15 April 2014 (UTC)\n"
+    )
+    events, metrics = extract_timeline(text, ())
+    assert [e.iso[5:] for e in events] == ["01-12T12:42:00Z", "01-12T13:30:00Z"]
+    assert metrics["duration_min"] == 48.0
+
+
 def test_day_rolls_over_for_time_only_expressions() -> None:
     text = "At 23:50 UTC alerts fired. At 00:10 UTC the service recovered."
     events, metrics = extract_timeline(text, ())

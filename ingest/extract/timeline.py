@@ -645,14 +645,22 @@ _NOT_EVENT_DAY = re.compile(
 )
 
 
+# The time stamp of a wiki signature ("-- Jane (talk) 20:18, 8 July 2016 (UTC)") dates a
+# comment on the page, not an event of the incident.
+_SIGNATURE = re.compile(r"\((?:talk|contribs|talk\s*\|\s*contribs)\)[\s,]*\Z", re.IGNORECASE)
+
+
 def _is_event_expr(expr: TimeExpr, sentence: Sentence, source: str) -> bool:
     """Whether an expression can date the event a sentence tells.
 
     A clock time can; a relative time only when it opens the sentence ("Within ten minutes, ...")
     or says "later"; a day's date unless it is a publication note, a template placeholder
     ("| 2024-03-13 HH:mm | Short event description. |"), in brackets, or a reference to another
-    day ("the same root cause as October 21", "before the attack on the 24th").
+    day ("the same root cause as October 21", "before the attack on the 24th"). The time stamp
+    of a wiki signature is no event.
     """
+    if _SIGNATURE.search(source[max(0, expr.start - 40) : expr.start]):
+        return False  # a wiki signature ("Springle (talk) 06:03, 15 April 2014 (UTC)")
     if expr.has_clock:
         return True
     if expr.kind == "relative":
