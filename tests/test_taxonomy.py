@@ -203,6 +203,8 @@ def test_duplicate_ids_and_missing_files_are_rejected(tmp_path) -> None:
         ("code_defect", "Old clients threw TypeError: render is not a function."),
         ("code_defect", "A version mismatch between the SDK and its plugin broke loading."),
         ("config_change", "The target group deregistration delay was permanently lowered."),
+        ("concurrency_race", "A deadlock bug in the runtime froze the worker threads."),
+        ("datastore", "A database deadlock between two migrations stalled every write."),
     ],
 )
 def test_general_cues_added_for_common_phrasings(taxonomy, category, sentence) -> None:
@@ -214,6 +216,8 @@ def test_general_cues_added_for_common_phrasings(taxonomy, category, sentence) -
     [
         ("hardware", "The server failed to start after the release."),
         ("code_defect", "The deploy went fine and the version was bumped."),
+        # a deadlock of threads is a race, not the internals of a datastore
+        ("datastore", "A deadlock bug in the runtime froze the web server's worker threads."),
     ],
 )
 def test_new_cues_do_not_fire_on_neighbouring_phrasings(taxonomy, category, sentence) -> None:
