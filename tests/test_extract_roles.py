@@ -8,6 +8,9 @@ import pytest
 
 from ingest.extract import analyze
 from ingest.extract.roles import (
+    HINDSIGHT,
+    STATUS_LEAD,
+    STATUS_NOTE,
     SentenceView,
     action_score,
     cause_score,
@@ -239,3 +242,43 @@ def test_a_loose_list_stays_one_list_and_nested_items_join_their_parent():
     runs = _run_texts(nested)
     assert len(runs) == 1 and len(runs[0]) == 2
     assert "~12 GB used" in runs[0][0]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Status: Done - rotate the keys",
+        "status: on-going - audit the pools",
+        "Status: Declined",
+        "Status: not started - add a canary",
+        "Status: in-progress: migrate the queue",
+    ],
+)
+def test_a_status_lead_marks_a_tracked_task(line):
+    assert STATUS_LEAD.match(line) and not STATUS_NOTE.match(line)
+
+
+@pytest.mark.parametrize("line", ["Status: informational - the pool was resized", "Status: None"])
+def test_a_status_note_is_no_task(line):
+    assert STATUS_NOTE.match(line) and not STATUS_LEAD.match(line)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The operator should have checked the output first.",
+        "The second restart should not have been started before the first finished.",
+        "The alert should have paged the on-call engineer.",
+        "Someone should have found the typo in review.",
+    ],
+)
+def test_hindsight_says_what_should_have_happened(sentence):
+    assert HINDSIGHT.search(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["Every alert should have an owner.", "We should have more dashboards.", "Add a canary."],
+)
+def test_a_requirement_is_no_hindsight(sentence):
+    assert not HINDSIGHT.search(sentence)

@@ -36,8 +36,11 @@ from .roles import (
     ACTION_IMPERATIVE,
     ACTION_LISTED,
     ACTION_WEAK,
+    HINDSIGHT,
     LEAD_IN,
     SINCE_WORK,
+    STATUS_LEAD,
+    STATUS_NOTE,
     TAKING_STEPS,
     TEAM_AT_WORK,
     TEAM_DID,
@@ -221,25 +224,6 @@ DUE = re.compile(
     r"(?:this|next) (?:week|month|quarter|year|sprint)|"
     + _MONTHS
     + r"(?: \d{1,2}(?:st|nd|rd|th)?)?(?:,? \d{4})?)",
-    re.IGNORECASE,
-)
-
-
-# A tracked task: the item opens with its status ("Status: Done - ...", "Status: Declined - ...").
-STATUS_LEAD = re.compile(
-    r"^\W*status\s*:\s*(done|resolved|fixed|complete[d]?|closed|on-?going|in[ -]progress|started|"
-    r"declined|unresolved|open|to ?do|planned|pending|won'?t ?fix)\b",
-    re.IGNORECASE,
-)
-
-# A status entry that marks a note, not a task ("Status: informational - ...").
-STATUS_NOTE = re.compile(r"^\W*status\s*:\s*(informational|info|n/?a|none)\b", re.IGNORECASE)
-
-# What should have happened in the incident ("The operator should have checked the output")
-# is a finding about it, not a step to take.
-HINDSIGHT = re.compile(
-    r"\b(should|ought to) have (been )?(?!(an?|the|that|this|these|its|their|our|some|more|"
-    r"better|at|no|enough|dedicated|separate)\b)[a-z]+(ed|en|n|t)\b",
     re.IGNORECASE,
 )
 

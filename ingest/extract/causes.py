@@ -37,6 +37,9 @@ from .roles import (
     CAUSE_REJECTED,
     CAUSE_SEARCH,
     GOOD_OUTCOME,
+    HINDSIGHT,
+    STATUS_LEAD,
+    STATUS_NOTE,
     SentenceView,
     cause_score,
     form_pieces,
@@ -115,13 +118,6 @@ WENT_WELL = re.compile(
 # Advice, a lesson told as a rule ("Unrelated deployments shouldn't trigger rollouts"); not
 # "must", which also states requirements ("requests with a body must set duplex").
 ADVICE = re.compile(r"\b(should|shouldn't|ought to)\b")
-# What should have happened in this incident and did not ("The alert should have paged, but
-# was misconfigured", "the second removal should not have been started"): neither advice nor
-# an action (nobody can act on the past); a cause when its words name one.
-COUNTERFACTUAL = re.compile(
-    r"\bshould(n't| not)? have (been |had )?(\w+ed|\w+en|sent|paged|run|done|made|caught|kept|"
-    r"put|set|left|brought|got|thought|found|built)\b"
-)
 # A line that gives the cause as a field ("Cause: Human error (restarted too many squids at
 # once)", "Root cause: an expired certificate"), unless the field says it is not known yet.
 CAUSE_FIELD = re.compile(
@@ -136,14 +132,12 @@ CAUSE_UNKNOWN = re.compile(
 # returns a 202"): background, not what happened; "If the policy had been set to ignore, the
 # issue would have ..." says what went wrong in this incident and is not matched.
 HYPOTHETICAL = re.compile(r"^\W*if\b(?!.*\b(was|were|had|did)\b.*\bwould\b)")
-# A follow-up item that opens with its status ("Status: Declined - Fix ...", "Status: on-going
-# - Audit ..."): an action, never a finding.
-STATUS_FIELD = re.compile(
-    r"^\W*status\s*:\s*(done|complete[d]?|resolved|unresolved|declined|on-?going|in progress|"
-    r"open|todo|to do|planned|not started|won'?t ?fix|none)\b",
-    re.IGNORECASE,
-)
 BACK_REFERENCE = re.compile(r"^\W*(this|that|these|those)\b(?! (is|was) (why|how))", re.IGNORECASE)
+
+
+def _status_entry(lowered: str) -> bool:
+    """The line is a "Status: ..." entry of a follow-up list (a task or a note), no finding."""
+    return bool(STATUS_LEAD.match(lowered) or STATUS_NOTE.match(lowered))
 
 
 def _forms(*words: str) -> dict[str, Any]:
@@ -221,9 +215,9 @@ def is_causal(view: SentenceView) -> bool:
     lowered = normalize_quotes(view.text).lower()
     if CAUSE_REJECTED.search(lowered) or REMEDY.search(lowered) or _is_question(lowered):
         return False  # rejected, a remedy, or a question
-    if STATUS_FIELD.match(lowered):
+    if _status_entry(lowered):
         return False  # "Status: Done - ..." is an item of the follow-up list
-    counterfactual = bool(COUNTERFACTUAL.search(lowered))
+    counterfactual = bool(HINDSIGHT.search(lowered))
     if (view.sentence.role == "action" and not counterfactual) or ACTION_CUES.search(lowered):
         return False
     if SPECULATION.search(lowered) or WENT_WELL.search(lowered) or HYPOTHETICAL.match(lowered):
@@ -254,7 +248,7 @@ def cause_kind(text: str, heading: str, dated: bool = False) -> str:
         return "trigger"
     if ROOT.search(lowered) or "root cause" in head:
         return "root_cause"
-    if COUNTERFACTUAL.search(lowered):
+    if HINDSIGHT.search(lowered):
         return "contributing"  # what should have happened and did not
     if CONTRIBUTING.search(lowered):
         return "contributing"
@@ -825,7 +819,7 @@ def _factor_causes(text: str, views: list[SentenceView], items: list[list[int]])
             not any(_not_rejected(views[i]) for i in item)
             or GOOD_OUTCOME.search(lowered)
             or WENT_WELL.search(lowered)
-            or STATUS_FIELD.match(lowered)
+            or _status_entry(lowered)
             or (RECOVERED.search(lowered) and cause_score(views[item[0]].text, "list_item") < 2)
         ):
             continue  # a remedy ("Banning the repository resolved the issue"), a good outcome

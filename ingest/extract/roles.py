@@ -305,6 +305,25 @@ GOOD_OUTCOME = re.compile(
     r"\bprevent(ed|s|ing)? (this|it|that|them|the \w+) from (having|causing|affecting|impacting|"
     r"reaching)\b"
 )
+# An item that opens with the status of a tracked task ("Status: Done - ...", "Status: Declined
+# - Fix ...", "Status: on-going - Audit ..."): an action whatever its wording, never a finding.
+STATUS_LEAD = re.compile(
+    r"^\W*status\s*:\s*(done|resolved|fixed|complete[d]?|closed|on-?going|in[ -]progress|started|"
+    r"declined|unresolved|open|to ?do|planned|pending|not started|won'?t ?fix)\b",
+    re.IGNORECASE,
+)
+# A status entry that marks a note, not a task ("Status: informational - ...", "Status: None").
+STATUS_NOTE = re.compile(r"^\W*status\s*:\s*(informational|info|n/?a|none)\b", re.IGNORECASE)
+# What should have happened in this incident and did not ("The operator should have checked the
+# output", "the alert should not have been silenced"): a finding about the incident (a cause
+# when its words name one), neither advice nor a step to take. A noun phrase after "should
+# have" ("should have an owner") is a requirement, not hindsight.
+HINDSIGHT = re.compile(
+    r"\b(should|ought to)(n't| not)? have (been |had )?(?!(an?|the|that|this|these|its|their|our|"
+    r"some|more|better|at|no|enough|dedicated|separate)\b)([a-z]+(ed|en|n|t)|run|done|made|put|"
+    r"set|found)\b",
+    re.IGNORECASE,
+)
 # A cue the sentence breaks off after ("no nodes were pooled due to"): it names no cause.
 CAUSE_DANGLING = re.compile(r"\b(due to|because of|caused by|as a result of)\s*$")
 # Speculation the text itself rejects.
