@@ -301,3 +301,11 @@ def test_harm_the_responders_noticed_is_still_an_impact(nlp):
     sentence = "Shortly after the deploy, we noticed that most customers could not log in."
     text = f"The queue service was restarted twice.\n\n{sentence}"
     assert _impact_texts(nlp, text) == [sentence]
+
+
+def test_a_tracked_follow_up_task_is_not_an_impact(nlp):
+    text = (
+        "The search cluster was unavailable for 20 minutes.\n\n"
+        "* Status: Done - Show users a clearer error page instead of the 500 errors they saw\n"
+    )
+    assert _impact_texts(nlp, text) == ["The search cluster was unavailable for 20 minutes."]

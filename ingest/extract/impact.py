@@ -19,6 +19,7 @@ from .roles import (
     IMPACT_NOT_REPORTED,
     IMPACT_OBJECTS,
     IMPACT_RESOURCE_PERCENT,
+    STATUS_LEAD,
     SentenceView,
     heading_scores,
     is_imperative,
@@ -262,6 +263,12 @@ def in_dated_row(view: SentenceView, text: str) -> bool:
     return bool(DATED_ROW.match(opening))
 
 
+def _tracked_entry(view: SentenceView, text: str) -> bool:
+    """The sentence belongs to an entry that opens with a task status ("Status: Done - ...")."""
+    opening = text[view.block_start : min(view.block_end, view.block_start + 40)]
+    return bool(STATUS_LEAD.match(opening))
+
+
 def states_impact(text: str) -> bool:
     """The sentence says what users suffered ("Mobile users were impacted as well", "At least
     4 customers reported critical issues") or names a consequence users feel ("..., resulting
@@ -297,6 +304,8 @@ def extract_impacts(text: str, views: list[SentenceView]) -> tuple[Impact, ...]:
             continue  # "Issued credits to all affected customers" is an action item
         if in_dated_row(view, text):
             continue  # a timeline entry ("18:01 UTC - 429 errors for most requests")
+        if _tracked_entry(view, text):
+            continue  # "Status: Done - Improve the error messages users saw": a follow-up task
         if s.block_kind == "list_item" and _names_work(view):
             continue  # "Implementing alerting for SDK errors", "Add a retry for 5xx responses"
         lowered = normalize_quotes(s.text).lower()
