@@ -1042,3 +1042,15 @@ def test_a_client_that_did_not_use_the_right_setting_names_a_cause(nlp):
         "The new lookup class found the replica host but didn't use the right schema name.",
         "The batch job was not pointing to the correct queue after the move.",
     ]
+
+
+def test_a_design_purpose_and_the_reason_for_a_rollback_are_not_causes(nlp):
+    text = (
+        "The wiki was read-only for an hour.\n\n"
+        "We keep two worker pools because it lets us drain one during upgrades.\n\n"
+        "The release was rolled back due to a rise in timeout errors.\n\n"
+        "The root cause was a full disk on the primary.\n"
+    )
+    assert [c.text for c in _analyze(nlp, text).causes] == [
+        "The root cause was a full disk on the primary."
+    ]

@@ -291,6 +291,10 @@ CAUSE_SEARCH = re.compile(
     r"(?![^.;]{0,40}\bwhen\b)|"
     # "not because we had planned for them": the cause it names is denied
     r"\bnot because\b|"
+    # A design's purpose ("We run two pools because it lets us drain one"), and the reason for
+    # a response ("The release was rolled back due to rising errors"): not the incident's cause.
+    r"\bbecause (it|this|that) (lets|allows|enables|helps|makes it (easier|simpler|possible))\b|"
+    r"\b(rolled back|reverted|depooled|paused|halted|aborted) (\w+ ){0,2}(due to|because of)\b|"
     # "resulted in the following problems:" announces the consequences listed below it
     r"\b(result(ed|s|ing)? in|led to|lead(s|ing)? to|caus(ed|es|ing))\b[^.:]{0,40}"
     r"\bthe following\b.*:\W*$"
