@@ -1,8 +1,8 @@
 """Extraction quality on the gold set: causes, timeline, actions, impacts, title, org, date.
 
 Runs the real pipeline (read -> sections -> spaCy -> extract) over every document labelled in
-``tests/gold/labels/`` and prints precision / recall / F1 per field, separately for the ``dev``
-and ``heldout`` splits, in two modes:
+``tests/gold/labels/`` and prints precision / recall / F1 per field, separately for the ``dev``,
+``heldout`` and ``heldout3`` splits, in two modes:
 
 * ``as-written``: the documents as they are;
 * ``no-headings``: every section heading line is deleted before ingest, so the sentences alone
@@ -27,9 +27,14 @@ never copied into this repository; their text is read from the corpus root (``$P
 else ``/work/shared/corpora``) and checked against the recorded SHA-256. Without ``--sources``
 every source is scored, ``icco`` only when the corpus is present (a printed line says which).
 
+Splits: ``dev`` is tuned on; ``heldout`` and ``heldout3`` are not. ``heldout3`` is the blind split
+of 2026-12-07 (tests/gold/README.md), scored in aggregate only: its error examples are never
+printed, whatever ``--errors-split`` says (``--errors-split all`` means ``dev`` and ``heldout``).
+
 Usage:
     .venv/bin/python benchmarks/extraction_eval.py [--mode as-written|no-headings|both]
-        [--split dev|heldout|all] [--sources dfds,posthog,icco,...] [--errors N] [--json out.json]
+        [--split dev|heldout|heldout3|all] [--sources dfds,posthog,icco,...] [--errors N]
+        [--errors-split dev|heldout|all] [--json out.json]
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ ICCO_DIR = ROOT / "benchmarks" / "eval" / "icco_gold"
 DEFAULT_CORPORA = Path("/work/shared/corpora")
 SPAN_FIELDS = ("causes", "timeline", "actions", "impacts")
 TARGETS = {"causes": 0.85, "timeline+time": 0.90, "actions": 0.85, "action_status": 0.90}
+SPLITS = ("dev", "heldout", "heldout3")  # the values of a label's "split", in print order
+BLIND_SPLITS = frozenset({"heldout3"})  # aggregates only: error examples are never printed
 
 
 # --- matching -------------------------------------------------------------------------------
@@ -304,6 +311,27 @@ def format_summary(title: str, summary: Summary) -> str:
 # --- documents --------------------------------------------------------------------------------
 
 
+def shows_errors(errors_split: str, doc_split: str) -> bool:
+    """True when ``--errors-split errors_split`` may print the error examples of a document of
+    ``doc_split``: never for a blind split (``heldout3``), ``all`` meaning every other split.
+
+    >>> shows_errors("all", "heldout"), shows_errors("all", "heldout3"), shows_errors("dev", "dev")
+    (True, False, True)
+    """
+    if doc_split in BLIND_SPLITS:
+        return False
+    return errors_split in ("all", doc_split)
+
+
+def splits_to_print(split: str, golds: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+    """The splits whose figures are printed: the one asked for, or for ``all`` every split in
+    ``SPLITS`` order (``heldout3`` only when some document of it was loaded)."""
+    if split != "all":
+        return (split,)
+    present = {gold["split"] for gold in golds}
+    return tuple(s for s in SPLITS if s != "heldout3" or s in present)
+
+
 def load_gold(split: str = "all", sources: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Every gold label file (sorted), optionally only one split and only some sources (the
     folders of ``labels/``: seeds, dfds, mybinder, posthog, wikitech)."""
@@ -462,13 +490,14 @@ def run(mode: str, golds: list[dict[str, Any]], nlp: Any) -> list[DocScore]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=("as-written", "no-headings", "both"), default="both")
-    parser.add_argument("--split", choices=("dev", "heldout", "all"), default="all")
+    parser.add_argument("--split", choices=(*SPLITS, "all"), default="all")
     parser.add_argument("--errors", type=int, default=0, help="print N error examples per field")
     parser.add_argument(
         "--errors-split",
         choices=("dev", "heldout", "all"),
         default="dev",
-        help="whose errors to print (dev by default: never tune on heldout)",
+        help="whose errors to print (dev by default: never tune on heldout; heldout3 errors are "
+        "never printed)",
     )
     parser.add_argument("--json", type=Path, help="write the figures as JSON")
     parser.add_argument(
@@ -495,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"(icco: skipped, corpus not found under {root}; set PMKB_CORPORA)")
     nlp = load_nlp()
     modes = ("as-written", "no-headings") if args.mode == "both" else (args.mode,)
-    splits = ("dev", "heldout") if args.split == "all" else (args.split,)
+    splits = splits_to_print(args.split, golds)
     report: dict[str, Any] = {}
     for mode in modes:
         scores = run(mode, golds, nlp)
@@ -521,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"### error examples ({mode})")
             by_field: dict[str, list[str]] = defaultdict(list)
             for s in scores:
-                if args.errors_split not in ("all", s.split):
+                if not shows_errors(args.errors_split, s.split):
                     continue
                 for name, kind, detail in s.errors:
                     by_field[name].append(f"  [{s.split}] {Path(s.doc).name}: {kind}: {detail!r}")
