@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -30,8 +31,13 @@ def test_heldout3_wikitech_labels_load_alone_and_their_spans_are_exact() -> None
     assert not {g["doc"] for g in golds} & {g["doc"] for g in ee.load_gold("dev")}
 
 
-@pytest.mark.skipif(not ee.icco_available(), reason="icco corpus not present")
 def test_heldout3_icco_labels_load_alone() -> None:
+    if not ee.icco_available():
+        # the icco texts are read from the shared corpora (GPL, never copied here): outside CI a
+        # checkout without them skips; CI has them, so there a missing corpus fails
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("icco corpus not present under $PMKB_CORPORA or /work/shared/corpora")
+        pytest.skip("icco corpus not present")
     golds = ee.load_icco("heldout3")
     assert len(golds) == 10
     assert all(g["split"] == "heldout3" for g in golds)
