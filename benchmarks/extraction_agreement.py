@@ -16,8 +16,13 @@ No extractor is run. ``--show`` prints, per document, the items only one reader 
 of icco items is printed to the terminal only: it is GPL-3.0 and must not be copied into the
 repository).
 
+``--extractor`` also runs the extractor (real spaCy pipeline, texts as written) on the same
+reports and scores it against each reader: if the rules had learned reader 1's habits rather than
+the reports' phrasings, they would score clearly lower against reader 2.
+
     .venv/bin/python benchmarks/extraction_agreement.py
     .venv/bin/python benchmarks/extraction_agreement.py --show
+    .venv/bin/python benchmarks/extraction_agreement.py --extractor
 """
 
 from __future__ import annotations
@@ -191,6 +196,9 @@ def format_pairs(table: dict[tuple[str, str], Agreement]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--show", action="store_true", help="print items only one reader took")
+    parser.add_argument(
+        "--extractor", action="store_true", help="also score the extractor against each reader"
+    )
     args = parser.parse_args(argv)
     rater2 = load_rater2()
     rater1 = reader1_by_name(sorted({r["source"] for r in rater2}))
@@ -206,7 +214,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, fname, who, _source, item in lonely:
             label = item.get(LABEL_KEY.get(fname, ""), "")
             print(f"\n[{name} {fname} {who} {label}] {item['text']}")
+    if args.extractor:
+        readers = {"reader 1": [rater1[Path(r["doc"]).name] for r in rater2], "reader 2": rater2}
+        print("\nextractor (as written) against each reader, same reports:")
+        print(extractor_table(readers))
     return 0
+
+
+def as_gold(record: dict[str, Any]) -> dict[str, Any]:
+    """A label record as ``extraction_eval.run`` scores it: only causes, actions and impacts
+    (those both readers labelled), every other span field empty."""
+    labelled = [f for f in FIELDS if f in record.get("labelled", FIELDS)]
+    return {**{f: [] for f in ee.SPAN_FIELDS}, **record, "labelled": labelled}
+
+
+def extractor_table(readers: dict[str, list[dict[str, Any]]]) -> str:
+    """P / R / F1 of the extractor against each reader's labels of the same reports."""
+    from ingest.nlp import load_nlp
+
+    nlp = load_nlp()
+    rows = ["| reader | field | P | R | F1 |", "| --- | --- | ---: | ---: | ---: |"]
+    for reader, records in readers.items():
+        summary = ee.summarize(ee.run("as-written", [as_gold(r) for r in records], nlp))
+        for name in FIELDS:
+            c = summary.counts[name]
+            if c.gold:
+                rows.append(
+                    f"| {reader} | {name} | {c.precision:.3f} | {c.recall:.3f} | {c.f1:.3f} |"
+                )
+    return "\n".join(rows)
 
 
 if __name__ == "__main__":

@@ -104,3 +104,12 @@ def test_second_reader_wikitech_labels_are_exact_substrings_of_dev_reports(xa) -
         for name in xa.FIELDS:
             for item in label[name]:
                 assert source[item["start"] : item["start"] + len(item["text"])] == item["text"]
+
+
+def test_a_reader_record_is_scored_on_the_fields_it_labelled_only(xa) -> None:
+    record = {"doc": "x.md", "labelled": ["causes", "actions"], "causes": [{"start": 0}]}
+    gold = xa.as_gold(record)
+    assert gold["labelled"] == ["causes", "actions"]
+    assert gold["timeline"] == [] and gold["impacts"] == []
+    assert gold["causes"] == [{"start": 0}]
+    assert xa.as_gold({"doc": "y.md"})["labelled"] == ["causes", "actions", "impacts"]
