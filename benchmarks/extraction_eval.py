@@ -30,6 +30,7 @@ every source is scored, ``icco`` only when the corpus is present (a printed line
 Splits: ``dev`` is tuned on; ``heldout`` and ``heldout3`` are not. ``heldout3`` is the blind split
 of 2026-12-07 (tests/gold/README.md), scored in aggregate only: its error examples are never
 printed, whatever ``--errors-split`` says (``--errors-split all`` means ``dev`` and ``heldout``).
+``--split`` defaults to ``dev``, so the held-out splits are scored only when asked for.
 
 Usage:
     .venv/bin/python benchmarks/extraction_eval.py [--mode as-written|no-headings|both]
@@ -490,7 +491,12 @@ def run(mode: str, golds: list[dict[str, Any]], nlp: Any) -> list[DocScore]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=("as-written", "no-headings", "both"), default="both")
-    parser.add_argument("--split", choices=(*SPLITS, "all"), default="all")
+    parser.add_argument(
+        "--split",
+        choices=(*SPLITS, "all"),
+        default="dev",
+        help="which labels to score (default dev: the held-out splits only when asked for)",
+    )
     parser.add_argument("--errors", type=int, default=0, help="print N error examples per field")
     parser.add_argument(
         "--errors-split",
