@@ -40,7 +40,6 @@ from .roles import (
     LEAD_IN,
     SINCE_WORK,
     STATUS_LEAD,
-    STATUS_NOTE,
     TAKING_STEPS,
     TEAM_AT_WORK,
     TEAM_DID,
@@ -55,6 +54,7 @@ from .roles import (
     list_runs,
     normalize_quotes,
     smooth_forms,
+    status_entry,
     title_is_claim,
 )
 
@@ -612,15 +612,6 @@ def _hindsight(view: SentenceView, text: str = "") -> bool:
     return bool(HINDSIGHT.search(text)) and not is_imperative(text, view.span)
 
 
-def _tracked_status(text: str) -> str:
-    """``task`` for an item that opens with the status of a task ("Status: Done - ..."),
-    ``note`` for an "informational" one, else ""."""
-    normalized = normalize_quotes(text)
-    if STATUS_LEAD.match(normalized):
-        return "task"
-    return "note" if STATUS_NOTE.match(normalized) else ""
-
-
 def _tells_how_it_was(view: SentenceView) -> bool:
     """The sentence's main verb is a past "to be": it tells how things were ("This was an
     action item after the last outage too"), not what to do or what was done."""
@@ -646,7 +637,7 @@ def action_lists(views: list[SentenceView], text: str) -> list[tuple[list[list[i
     result: list[tuple[list[list[int]], bool]] = []
     for run in list_runs(views, text):
         forms = _action_forms(views, run)
-        tracked = [_tracked_status(views[item[0]].text) for item in run]
+        tracked = [status_entry(views[item[0]].text) for item in run]
         if _introduced_as_follow_ups(views, run[0][0], text):
             # Every item of a list introduced as follow-ups is one, as under an action heading,
             # except a remark on how things were ("This was an action item last time too")

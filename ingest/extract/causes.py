@@ -38,8 +38,6 @@ from .roles import (
     CAUSE_SEARCH,
     GOOD_OUTCOME,
     HINDSIGHT,
-    STATUS_LEAD,
-    STATUS_NOTE,
     SentenceView,
     cause_score,
     form_pieces,
@@ -50,6 +48,7 @@ from .roles import (
     list_runs,
     normalize_quotes,
     smooth_forms,
+    status_entry,
 )
 
 if TYPE_CHECKING:
@@ -135,11 +134,6 @@ HYPOTHETICAL = re.compile(r"^\W*if\b(?!.*\b(was|were|had|did)\b.*\bwould\b)")
 BACK_REFERENCE = re.compile(r"^\W*(this|that|these|those)\b(?! (is|was) (why|how))", re.IGNORECASE)
 
 
-def _status_entry(lowered: str) -> bool:
-    """The line is a "Status: ..." entry of a follow-up list (a task or a note), no finding."""
-    return bool(STATUS_LEAD.match(lowered) or STATUS_NOTE.match(lowered))
-
-
 def _forms(*words: str) -> dict[str, Any]:
     return {"LOWER": {"IN": list(words)}}
 
@@ -215,7 +209,7 @@ def is_causal(view: SentenceView) -> bool:
     lowered = normalize_quotes(view.text).lower()
     if CAUSE_REJECTED.search(lowered) or REMEDY.search(lowered) or _is_question(lowered):
         return False  # rejected, a remedy, or a question
-    if _status_entry(lowered):
+    if status_entry(lowered):
         return False  # "Status: Done - ..." is an item of the follow-up list
     counterfactual = bool(HINDSIGHT.search(lowered))
     if (view.sentence.role == "action" and not counterfactual) or ACTION_CUES.search(lowered):
@@ -819,7 +813,7 @@ def _factor_causes(text: str, views: list[SentenceView], items: list[list[int]])
             not any(_not_rejected(views[i]) for i in item)
             or GOOD_OUTCOME.search(lowered)
             or WENT_WELL.search(lowered)
-            or _status_entry(lowered)
+            or status_entry(lowered)
             or (RECOVERED.search(lowered) and cause_score(views[item[0]].text, "list_item") < 2)
         ):
             continue  # a remedy ("Banning the repository resolved the issue"), a good outcome

@@ -318,6 +318,17 @@ STATUS_LEAD = re.compile(
 )
 # A status entry that marks a note, not a task ("Status: informational - ...", "Status: None").
 STATUS_NOTE = re.compile(r"^\W*status\s*:\s*(informational|info|n/?a|none)\b", re.IGNORECASE)
+
+
+def status_entry(text: str) -> str:
+    """``task`` for an item that opens with the status of a task ("Status: Done - ..."),
+    ``note`` for an "informational" one, else ""."""
+    normalized = normalize_quotes(text)
+    if STATUS_LEAD.match(normalized):
+        return "task"
+    return "note" if STATUS_NOTE.match(normalized) else ""
+
+
 # What should have happened in this incident and did not ("The operator should have checked the
 # output", "the alert should not have been silenced"): a finding about the incident (a cause
 # when its words name one), neither advice nor a step to take. A noun phrase after "should
