@@ -257,16 +257,19 @@ DATED_ROW = re.compile(
 )
 
 
+def _block_opening(view: SentenceView, text: str) -> str:
+    """The first 40 characters of the block that holds the sentence."""
+    return text[view.block_start : min(view.block_end, view.block_start + 40)]
+
+
 def in_dated_row(view: SentenceView, text: str) -> bool:
     """The sentence belongs to a block that opens with a date or a clock time."""
-    opening = text[view.block_start : min(view.block_end, view.block_start + 40)]
-    return bool(DATED_ROW.match(opening))
+    return bool(DATED_ROW.match(_block_opening(view, text)))
 
 
 def _tracked_entry(view: SentenceView, text: str) -> bool:
     """The sentence belongs to an entry that opens with a task status ("Status: Done - ...")."""
-    opening = text[view.block_start : min(view.block_end, view.block_start + 40)]
-    return bool(STATUS_LEAD.match(opening))
+    return bool(STATUS_LEAD.match(_block_opening(view, text)))
 
 
 def states_impact(text: str) -> bool:
@@ -274,8 +277,12 @@ def states_impact(text: str) -> bool:
     4 customers reported critical issues") or names a consequence users feel ("..., resulting
     in an increase in latency and error rate", "This caused a complete network outage")."""
     lowered = normalize_quotes(text).lower()
-    if NOT_AN_IMPACT.search(lowered):
-        return False
+    return not NOT_AN_IMPACT.search(lowered) and _harm_stated(lowered)
+
+
+def _harm_stated(lowered: str) -> bool:
+    """:func:`states_impact` for quote-normalised lowercase text already known to be no
+    detection delay, apology or mitigation step (``NOT_AN_IMPACT``)."""
     lowered = IMPACT_NOT_REPORTED.sub(" ", lowered)
     if PARTY_SUFFERED.search(lowered) or HARM_LASTED.search(lowered):
         return True
@@ -311,7 +318,7 @@ def extract_impacts(text: str, views: list[SentenceView]) -> tuple[Impact, ...]:
         lowered = normalize_quotes(s.text).lower()
         if NOT_AN_IMPACT.search(lowered):
             continue  # "a 4+ hour detection delay", "we apologize to affected customers"
-        stated = states_impact(s.text)
+        stated = _harm_stated(lowered)
         if "impact" not in s.roles and not stated:
             continue
         figures = impact_figures(view, text)
