@@ -2,7 +2,7 @@
 
 Runs the real pipeline (read -> sections -> spaCy -> extract) over every document labelled in
 ``tests/gold/labels/`` and prints precision / recall / F1 per field, separately for the ``dev``,
-``heldout`` and ``heldout3`` splits, in two modes:
+``heldout``, ``heldout3`` and ``val`` splits, in two modes:
 
 * ``as-written``: the documents as they are;
 * ``no-headings``: every section heading line is deleted before ingest, so the sentences alone
@@ -27,14 +27,17 @@ never copied into this repository; their text is read from the corpus root (``$P
 else ``/work/shared/corpora``) and checked against the recorded SHA-256. Without ``--sources``
 every source is scored, ``icco`` only when the corpus is present (a printed line says which).
 
-Splits: ``dev`` is tuned on; ``heldout`` and ``heldout3`` are not. ``heldout3`` is the blind split
-of 2026-12-07 (tests/gold/README.md), scored in aggregate only: its error examples are never
-printed, whatever ``--errors-split`` says (``--errors-split all`` means ``dev`` and ``heldout``).
-``--split`` defaults to ``dev``, so the held-out splits are scored only when asked for.
+Splits: ``dev`` is tuned on; ``heldout``, ``heldout3`` and ``val`` are not. ``heldout3`` is the
+blind split of 2026-12-07 (tests/gold/README.md), scored once; ``val`` is the blind validation
+split of the same day: its aggregates may be printed as often as needed to accept or reject a
+rule change, its errors never. Both are aggregates-only: their error examples are never printed,
+whatever ``--errors-split`` says (``--errors-split all`` means ``dev`` and ``heldout``), and
+``--split all`` prints their figures only when some document of them was loaded. ``--split``
+defaults to ``dev``, so the other splits are scored only when asked for.
 
 Usage:
     .venv/bin/python benchmarks/extraction_eval.py [--mode as-written|no-headings|both]
-        [--split dev|heldout|heldout3|all] [--sources dfds,posthog,icco,...] [--errors N]
+        [--split dev|heldout|heldout3|val|all] [--sources dfds,posthog,icco,...] [--errors N]
         [--errors-split dev|heldout|all] [--json out.json]
 """
 
@@ -59,8 +62,8 @@ ICCO_DIR = ROOT / "benchmarks" / "eval" / "icco_gold"
 DEFAULT_CORPORA = Path("/work/shared/corpora")
 SPAN_FIELDS = ("causes", "timeline", "actions", "impacts")
 TARGETS = {"causes": 0.85, "timeline+time": 0.90, "actions": 0.85, "action_status": 0.90}
-SPLITS = ("dev", "heldout", "heldout3")  # the values of a label's "split", in print order
-BLIND_SPLITS = frozenset({"heldout3"})  # aggregates only: error examples are never printed
+SPLITS = ("dev", "heldout", "heldout3", "val")  # the values of a label's "split", in print order
+BLIND_SPLITS = frozenset({"heldout3", "val"})  # aggregates only: error examples are never printed
 
 
 # --- matching -------------------------------------------------------------------------------
@@ -314,9 +317,10 @@ def format_summary(title: str, summary: Summary) -> str:
 
 def shows_errors(errors_split: str, doc_split: str) -> bool:
     """True when ``--errors-split errors_split`` may print the error examples of a document of
-    ``doc_split``: never for a blind split (``heldout3``), ``all`` meaning every other split.
+    ``doc_split``: never for a blind split (``heldout3``, ``val``), ``all`` meaning every other
+    split.
 
-    >>> shows_errors("all", "heldout"), shows_errors("all", "heldout3"), shows_errors("dev", "dev")
+    >>> shows_errors("all", "heldout"), shows_errors("all", "val"), shows_errors("dev", "dev")
     (True, False, True)
     """
     if doc_split in BLIND_SPLITS:
@@ -326,11 +330,11 @@ def shows_errors(errors_split: str, doc_split: str) -> bool:
 
 def splits_to_print(split: str, golds: Sequence[dict[str, Any]]) -> tuple[str, ...]:
     """The splits whose figures are printed: the one asked for, or for ``all`` every split in
-    ``SPLITS`` order (``heldout3`` only when some document of it was loaded)."""
+    ``SPLITS`` order (a blind split only when some document of it was loaded)."""
     if split != "all":
         return (split,)
     present = {gold["split"] for gold in golds}
-    return tuple(s for s in SPLITS if s != "heldout3" or s in present)
+    return tuple(s for s in SPLITS if s not in BLIND_SPLITS or s in present)
 
 
 def load_gold(split: str = "all", sources: Sequence[str] = ()) -> list[dict[str, Any]]:
@@ -502,8 +506,8 @@ def main(argv: list[str] | None = None) -> int:
         "--errors-split",
         choices=("dev", "heldout", "all"),
         default="dev",
-        help="whose errors to print (dev by default: never tune on heldout; heldout3 errors are "
-        "never printed)",
+        help="whose errors to print (dev by default: never tune on heldout; heldout3 and val "
+        "errors are never printed)",
     )
     parser.add_argument("--json", type=Path, help="write the figures as JSON")
     parser.add_argument(
