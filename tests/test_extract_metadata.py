@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from ingest.extract import analyze, analyze_many
-from ingest.extract.metadata import find_dates, find_published
+from ingest.extract.metadata import FILE_DATE_NOTE, date_from_path, find_dates, find_published
 from ingest.read import read_document
 from ingest.records import Document
 from ingest.sections import split_sections
@@ -28,6 +28,61 @@ def test_find_dates(written, parts):
     found = find_dates(written)
     assert len(found) == 1
     assert (found[0].year, found[0].month, found[0].day) == parts
+
+
+@pytest.mark.parametrize(
+    ("path", "iso"),
+    [
+        ("incidents/2018-01-18-reddit-hug.md", "2018-01-18"),
+        ("wikitech-20170728-s5-outage.txt", "2017-07-28"),
+        ("postmortem_2021_03_04.md", "2021-03-04"),
+        ("2020-05-22/notes.md", None),  # a folder's date is not the file's
+        ("PM2019-009.md", None),
+        ("2019-02-30-leap.md", None),
+        ("build-120190312.md", None),
+        ("icco-a20190312.md", None),
+        ("2019-0312-mixed.md", None),
+    ],
+)
+def test_date_from_path(path, iso):
+    found = date_from_path(path)
+    assert (found.iso() if found else None) == iso
+
+
+def _named(nlp, path: str, text: str):
+    document = Document(
+        path=path, text=text, format="text", sha256=hashlib.sha256(text.encode()).hexdigest()
+    )
+    return analyze(document, split_sections(document), nlp)
+
+
+@pytest.mark.models
+def test_the_file_name_dates_a_report_whose_text_states_no_date(nlp):
+    text = "The queue workers stopped at 08:39 after a package upgrade. Mail was delayed.\n"
+    assert _named(nlp, "2016-06-06-mail-queue.txt", text).date == "2016-06-06"
+    assert _named(nlp, "2016-06-06-mail-queue.txt", text).date_note == FILE_DATE_NOTE
+    assert _named(nlp, "mail-queue.txt", text).date == ""
+
+
+@pytest.mark.models
+def test_the_file_name_gives_the_year_of_a_date_written_without_one(nlp):
+    text = "On March 3 at 09:12 UTC the search cluster went red because a node ran out of disk.\n"
+    assert _named(nlp, "20210305-search.txt", text).date == "2021-03-03"
+    # a March date in a file of January is from the year before
+    assert _named(nlp, "20210105-search.txt", text).date == "2020-03-03"
+
+
+@pytest.mark.models
+def test_a_latent_cause_weeks_earlier_does_not_date_the_incident_when_the_file_does(nlp):
+    text = (
+        "The wiki and the forum were in read-only mode from 5:48 to 7:04 on 2017-07-28.\n\n"
+        "After further investigation, a memory leak is detected that started back on 5th of "
+        "July 2017 at 14:00. The reason for the leak was a cleanup process.\n"
+    )
+    assert _named(nlp, "20170728-db-read-only.txt", text).date == "2017-07-28"
+    # a report filed well after the incident keeps the text's own date
+    later = "On 2017-07-05 at 05:48 the database went read-only because of a memory leak.\n"
+    assert _named(nlp, "20170928-db-read-only.txt", later).date == "2017-07-05"
 
 
 def test_may_alone_is_not_a_date():

@@ -7,17 +7,22 @@
   entities, weighted by "our"/"X team"/"X engineering" context and presence in the title.
 * Dates: the publication date from "originally posted on July 18, 2018" and the like; the
   incident date from the first date written in an event sentence, its year taken from the date
-  itself, else from the publication date or another year in the text, else left empty with a
-  ``date_note``.
+  itself, else from the publication date, the file name or another year in the text, else left
+  empty with a ``date_note``. A date in the file name ("2018-01-18-reddit-hug.md",
+  "20170728-s5-outage.txt") also picks, among the text's dates, the one of the incident when the
+  first event date lies weeks before it (a latent bug "that started back on 5th of July"), and is
+  the incident date when the text states none (the note then says so).
 * Summary: 2-3 sentences from a Summary section, else early sentences heavy in cause and
   impact.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from ingest.nlp import system_kinds
 from ingest.records import Document, Section
@@ -268,6 +273,45 @@ def find_dates(text: str, start: int = 0, end: int | None = None) -> list[DateMe
     return sorted(found, key=lambda d: d.start)
 
 
+FILE_DATE = re.compile(
+    r"(?<![0-9A-Za-z])((?:19|20)\d{2})([-_.]?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])(?![0-9])"
+)
+FILE_DATE_NOTE = "date from the file name"
+# A text date this many days before the file's date, or more than a day after it, is not taken
+# as the incident's when another text date falls inside that window.
+FILE_WINDOW_BEFORE = 14
+FILE_WINDOW_AFTER = 1
+
+
+def date_from_path(path: str) -> DateMention | None:
+    """The calendar day a file name carries, if any: "2018-01-18-reddit-hug.md",
+    "20170728-s5-outage.txt", "postmortem_2021_03_04.md" (offsets -1: not in the text).
+
+    >>> date_from_path("incidents/2018-01-18-reddit-hug.md").iso()
+    '2018-01-18'
+    >>> date_from_path("PM2019-009.md") is None, date_from_path("2019-02-30-x.md") is None
+    (True, True)
+    """
+    match = FILE_DATE.search(PurePath(path).name)
+    if not match:
+        return None
+    year, month, day = int(match.group(1)), int(match.group(3)), int(match.group(4))
+    try:
+        dt.date(year, month, day)
+    except ValueError:
+        return None
+    return DateMention(-1, -1, year, month, day)
+
+
+def _day(mention: DateMention, year: int | None) -> dt.date | None:
+    if not (year and mention.month and mention.day):
+        return None
+    try:
+        return dt.date(year, mention.month, mention.day)
+    except ValueError:
+        return None
+
+
 def find_published(text: str) -> DateMention | None:
     """The publication date ("originally posted on July 18, 2018"), if the text gives one."""
     for match in PUBLISHED.finditer(text):
@@ -284,23 +328,39 @@ def _excluded_date(text: str, mention: DateMention, published: DateMention | Non
     return bool(UPDATED.search(before) or PUBLISHED.search(before[-25:]))
 
 
-def _infer_year(mention: DateMention, published: DateMention | None, text: str) -> int | None:
+def _infer_year(
+    mention: DateMention,
+    published: DateMention | None,
+    text: str,
+    file_date: DateMention | None = None,
+) -> int | None:
     if mention.year:
         return mention.year
-    if published and published.year:
-        if mention.month and published.month and mention.month > published.month:
-            return published.year - 1
-        return published.year
+    for known in (published, file_date):
+        if known and known.year:
+            if mention.month and known.month and mention.month > known.month:
+                return known.year - 1
+            return known.year
     years = [int(y) for y in YEAR.findall(text)]
     return Counter(years).most_common(1)[0][0] if years else None
 
 
 def incident_date(
-    text: str, views: list[SentenceView], published: DateMention | None, title: str
+    text: str,
+    views: list[SentenceView],
+    published: DateMention | None,
+    title: str,
+    file_date: DateMention | None = None,
 ) -> tuple[str, str]:
-    """(ISO incident date or "", note) from the first date written in an event sentence."""
+    """(ISO incident date or "", note) from the first date written in an event sentence.
+
+    ``file_date`` (:func:`date_from_path`) gives a year to dates written without one, picks the
+    text date nearest it when the first event date lies outside its window, and is the answer
+    when the text states no date at all.
+    """
     event_date: DateMention | None = None
     first_date: DateMention | None = None
+    days: list[DateMention] = []
     for view in views:
         s = view.sentence
         mentions = [
@@ -308,26 +368,51 @@ def incident_date(
             for m in find_dates(text, s.start, s.end)
             if m.month and not _excluded_date(text, m, published)
         ]
-        if not mentions:
+        days.extend(m for m in mentions if m.day)
+        if not mentions or event_date is not None:
             continue
         if first_date is None or (not first_date.day and mentions[0].day):
             first_date = mentions[0] if first_date is None or mentions[0].day else first_date
         if s.role in ("timeline", "impact", "cause") or set(s.roles) & {"timeline", "impact"}:
             event_date = mentions[0]
-            break
     chosen = event_date or first_date
     if chosen is None:
         title_dates = find_dates(title)
         if title_dates:
             return title_dates[0].iso(), ""
+        if file_date is not None:
+            return file_date.iso(), FILE_DATE_NOTE
         return "", "date not stated in the text"
-    year = _infer_year(chosen, published, text)
+    if file_date is not None:
+        chosen = _near_file_date(chosen, days, published, text, file_date)
+    year = _infer_year(chosen, published, text, file_date)
     if not year:
         title_years = YEAR.findall(title)
         year = int(title_years[0]) if title_years else None
     if not year:
         return "", "year not stated in the text"
     return chosen.iso(year), ""
+
+
+def _near_file_date(
+    chosen: DateMention,
+    days: list[DateMention],
+    published: DateMention | None,
+    text: str,
+    file_date: DateMention,
+) -> DateMention:
+    """``chosen``, unless it falls outside the file date's window and another text date is in
+    it: then the first text date inside the window."""
+    anchor = _day(file_date, file_date.year)
+    assert anchor is not None
+
+    def inside(mention: DateMention) -> bool:
+        day = _day(mention, _infer_year(mention, published, text, file_date))
+        return day is not None and (-FILE_WINDOW_BEFORE <= (day - anchor).days <= FILE_WINDOW_AFTER)
+
+    if not chosen.day or inside(chosen):
+        return chosen
+    return next((m for m in days if inside(m)), chosen)
 
 
 def _heading_like(line: str) -> bool:
@@ -757,7 +842,8 @@ def extract_metadata(
     title = find_title(document, sections, views, organization)
     published_mention = find_published(text)
     published = published_mention.iso() if published_mention else ""
-    date, note = incident_date(text, views, published_mention, title)
+    file_date = date_from_path(document.path)
+    date, note = incident_date(text, views, published_mention, title, file_date)
     return Metadata(
         title=title,
         organization=organization,
