@@ -225,6 +225,50 @@ def test_template_questions_and_timeline_rows_do_not_title_a_report(nlp):
 
 
 @pytest.mark.models
+def test_a_short_line_after_the_body_has_begun_does_not_title_a_plain_text_report(nlp):
+    text = (
+        "The search cluster went red after a rolling restart because one node did not come "
+        "back and the shard allocation settings kept the replicas from moving elsewhere.\n\n"
+        "The settings that govern recovery were\n\n"
+        "cluster.routing.allocation.enable: primaries\n"
+    )
+    title = _inline(nlp, text, fmt="text").title
+    assert title.startswith("The search cluster went red after a rolling restart")
+    # A title line at the top still titles the report.
+    titled = "Search cluster outage\n\n" + text
+    assert _inline(nlp, titled, fmt="text").title == "Search cluster outage"
+
+
+@pytest.mark.models
+def test_the_summary_of_a_report_without_a_summary_heading_opens_with_its_first_sentence(nlp):
+    text = (
+        "The wiki and the forum were in read-only mode from 05:48 to 07:04 on 2020-03-02.\n\n"
+        "• 05:48 The primary database is killed by the kernel because it ran out of memory.\n"
+        "• 05:50 The database restarts in read-only mode because of the crash.\n"
+        "• 2020-03-02 06:12 A user reports that edits fail because of the read-only mode.\n\n"
+        "Why did the database run out of memory?\n\n"
+        "A cleanup job leaked memory for two months, which caused the crash.\n"
+    )
+    summary = _inline(nlp, text, fmt="text").summary
+    assert summary[0].startswith("The wiki and the forum were in read-only mode")
+    assert not any(s.endswith("?") for s in summary)  # a template's question
+    assert not any(s.startswith("• 2020-03-02 06:12") for s in summary)  # a dated row
+    title = _inline(nlp, text, fmt="text").title
+    assert not title.endswith((" on", " to", " from"))
+
+
+@pytest.mark.models
+def test_a_hard_cut_title_does_not_end_on_a_dangling_word(nlp):
+    text = (
+        "Users of the billing portal in three regions were unable to pay invoices from 05:48 to "
+        "07:04 on Monday because the card processor rejected every request.\n"
+    )
+    title = _inline(nlp, text, fmt="text").title
+    assert title.split()[-1].lower() not in {"on", "to", "from", "at", "the", "of", "in"}
+    assert title.startswith("Users of the billing portal")
+
+
+@pytest.mark.models
 def test_days_months_and_plain_words_after_outage_from_are_not_organisations(nlp):
     text = (
         "Acmeio experienced an extended outage from Wednesday, February 9 at 12:30 PM PT "

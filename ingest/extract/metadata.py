@@ -434,18 +434,28 @@ def _clean_title(line: str) -> str:
     return re.sub(r"\s+", " ", line).strip(" -:|")
 
 
+PROSE_WORDS = 25  # a paragraph this long is body text: no title line comes after it
+
+
 def _standalone_lines(text: str, limit: int = 15) -> list[str]:
-    """The first non-blank lines that stand alone: not wrapped into the next line."""
+    """The first non-blank lines that stand alone (not wrapped into the next line), up to the
+    first paragraph of body text: a short line after the report has begun ("The parameters
+    governing the recovery were:", "Mainly between 22:26 and 22:39 UTC") is not its title."""
     head = text[:4000]
     lines = head.split("\n")
     if len(head) < len(text):
         lines = lines[:-1]  # the last line may be cut short
     has_blank_lines = any(not line.strip() for line in lines)
     found = []
+    paragraph_words = 0
     for i, raw in enumerate(lines):
         line = raw.strip()
         if not line:
+            paragraph_words = 0
             continue
+        paragraph_words = (paragraph_words if has_blank_lines else 0) + len(line.split())
+        if paragraph_words >= PROSE_WORDS:
+            break
         before_blank = i == 0 or not lines[i - 1].strip() or not has_blank_lines
         after_blank = i + 1 >= len(lines) or not lines[i + 1].strip() or not has_blank_lines
         if before_blank and after_blank:
@@ -513,7 +523,8 @@ def _title_like(line: str) -> bool:
 
 
 _LEADING_ADVERBIAL = re.compile(
-    r"^\W*(?:(?:approximately|about|roughly|around|just|some|nearly|almost)\s+)?"
+    r"^\W*(?:(?:approximately|about|roughly|around|just|some|nearly|almost|mainly|mostly|"
+    r"primarily|largely)\s+)?"
     r"(?:[\w-]+\s+(?:seconds?|minutes?|hours?|days?|weeks?|months?)\s+(?:after|before|into)|"
     r"on|at|by|around|between|from|shortly after|after|beginning|starting|earlier|"
     r"yesterday|today|last|this past|recently|while|when|during|following|although|though|"
@@ -538,14 +549,18 @@ _INCIDENT_WORDS = re.compile(
     r"leak\w*|broke\w*|lost|loss|deleted|corrupt\w*|expired|exposed|compromised|bugs?|"
     r"defects?|problems?|issues?|caus\w*|trigger\w*|impact\w*|affect\w*|experienc\w*|"
     r"dropped|flood\w*|stopped|slow\w*|timeouts?|timed out|overload\w*|saturat\w*|"
-    r"unreachable|misbehav\w*|went wrong)\b",
+    r"unreachable|misbehav\w*|went wrong|read-only|unable|could ?n[o']t|can ?n[o']t|offline|"
+    r"delay(?:s|ed)?|stuck|lag(?:s|ged|ging)?|blocked|wrongly|not (?:available|accessible|"
+    r"reachable|possible|working|served|delivered))\b",
     re.IGNORECASE,
 )
 
 
-# A time stamp that opens a timeline row: "09:25", "Aug 25 07:35", "22 Jun 2015 16:43:17 UTC".
+# A time stamp that opens a timeline row: "09:25", "Aug 25 07:35", "22 Jun 2015 16:43:17 UTC",
+# "2020-01-01 00:43".
 _LEADING_STAMP = re.compile(
-    r"^\W*(?:(?:\d{1,2}\s+[A-Za-z]{3,9}\.?|[A-Za-z]{3,9}\.?\s+\d{1,2})(?:,?\s+\d{4})?\s+)?"
+    r"^\W*(?:\d{4}-\d{2}-\d{2}[T ]\s*)?"
+    r"(?:(?:\d{1,2}\s+[A-Za-z]{3,9}\.?|[A-Za-z]{3,9}\.?\s+\d{1,2})(?:,?\s+\d{4})?\s+)?"
     r"\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?\s*)?(?:[A-Z]{2,5}\b)?[\s:,-]*",
     re.IGNORECASE,
 )
@@ -560,6 +575,13 @@ def _strip_leading(text: str) -> str:
             break
         text = stripped
     return text
+
+
+_DANGLING = re.compile(
+    r"(?:\s+(?:on|at|in|from|to|by|of|for|with|and|or|but|the|a|an|between|since|until|"
+    r"during|after|before|while|which|that|who|its|their|our|his|her|[\d:.]+))+\W*$",
+    re.IGNORECASE,
+)
 
 
 def _clip(view: SentenceView, max_words: int = 14) -> str:
@@ -580,6 +602,8 @@ def _clip(view: SentenceView, max_words: int = 14) -> str:
                 break
         else:
             text = " ".join(text.split()[:max_words])
+            # A hard cut must not end on a word that needs the next one ("... from 5:48 on").
+            text = re.sub(_DANGLING, "", text)
     text = text.strip(" ,;:-")
     return text[:1].upper() + text[1:]
 
@@ -779,9 +803,15 @@ def summarize(
     weights = {"cause": 3.0, "impact": 2.5, "timeline": 1.0, "action": 0.2, "other": 0.0}
     scored = []
     for position, view in enumerate(prose[:40]):
+        if _is_question(view.text):
+            continue  # a template's prompt ("Why did mysqld run out of memory?")
         score = sum(weights[r] for r in view.sentence.roles) - 0.05 * position
         if view.sentence.role == "other":
             score -= 0.5
+        if _LEADING_STAMP.match(view.text):
+            score -= 2.0  # a timeline row tells one step, not the incident
+        if position == 0 and _INCIDENT_WORDS.search(view.text):
+            score += 5.0  # a report without a Summary heading opens with its summary
         scored.append((score, position, view))
     top = sorted(scored, key=lambda item: (-item[0], item[1]))[:limit]
     return tuple(view.text for _, _, view in sorted(top, key=lambda item: item[1]))
