@@ -586,3 +586,47 @@ def test_common_follow_up_phrasings_are_actions_and_the_response_is_not(nlp):
     for sentence in NOT_FOLLOW_UPS:
         actions = _analysis(nlp, lead + sentence + "\n").actions
         assert not actions, sentence
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("Key remediation steps include splitting the queue by tenant.", "planned"),
+        ("Storage improvements involve adding capacity headroom to every shard.", "planned"),
+        ("Future plans include automatic failover to a second region.", "planned"),
+        ("Schema updates are planned for safer migrations.", "planned"),
+    ],
+)
+def test_work_named_by_a_noun_that_heads_it_is_planned(text, status):
+    assert action_status(text) == status
+
+
+@pytest.mark.models
+def test_a_list_of_work_after_its_announcement_and_named_work_are_actions(nlp):
+    text = (
+        "On May 3 the queue service was down for two hours because a bad config was pushed.\n\n"
+        "To avoid a repeat, Acme plans several improvements. These include splitting the queue "
+        "by tenant and adding a canary stage for config pushes.\n\n"
+        "Storage improvements involve adding capacity headroom and tuning the compaction. Future "
+        "plans include automatic failover to a second region.\n"
+    )
+    actions = {a.text: a.status for a in _analysis(nlp, text).actions}
+    assert actions == {
+        "These include splitting the queue by tenant and adding a canary stage for config "
+        "pushes.": "planned",
+        "Storage improvements involve adding capacity headroom and tuning the compaction.": (
+            "planned"
+        ),
+        "Future plans include automatic failover to a second region.": "planned",
+    }
+
+
+@pytest.mark.models
+def test_the_response_told_as_actions_included_or_remediation_involved_is_no_follow_up(nlp):
+    text = (
+        "On May 3 attackers used a stolen session to reach the build cluster.\n\n"
+        "Engineers cut the session off within the hour. Later actions included revoking all "
+        "deploy tokens and rotating the signing keys. Remediation involved sending engineers to "
+        "the data center.\n"
+    )
+    assert not _analysis(nlp, text).actions

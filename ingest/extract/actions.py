@@ -38,6 +38,7 @@ from .roles import (
     ACTION_WEAK,
     HINDSIGHT,
     LEAD_IN,
+    NAMED_WORK_PLANNED,
     SINCE_WORK,
     STATUS_LEAD,
     TAKING_STEPS,
@@ -111,7 +112,8 @@ IN_PROGRESS_WORDS = re.compile(
 DONE_LISTED = (
     r"(?<!mitigation )(?<!recovery )\b(?:actions|remediations?|improvements|changes|measures|"
     r"safeguards) included\b(?! (?:reverting|rolling back|restarting|rebooting|failing over|"
-    r"restoring|disabling|re-?enabling|scaling up)\b)"
+    r"restoring|disabling|re-?enabling|scaling up|revoking|rotating|resetting|invalidating|"
+    r"purging|notifying)\b)"
 )
 DONE_WORDS = re.compile(
     r"\b(?:we(?: have|'ve)|has been|have been|was|were) (?:already |since |now |also )*"
@@ -139,8 +141,7 @@ PLANNED_WORDS = re.compile(
     r"\bneeds?\b|\bmust\b|\bwould like to\b|\bnext (?:week|month|quarter|year)\b|\bTODO\b|"
     # "Corrective actions include ...", "Identified improvements include ...": work named, not
     # reported as done.
-    r"\b(?:improvements|changes|actions|measures|remediations?|safeguards|steps|initiatives|"
-    r"efforts) (?:include|are planned)\b|\blong[- ]term\b|"
+    r"(?<!mitigation )(?<!recovery )(?<!response )\b" + NAMED_WORK_PLANNED + r"|\blong[- ]term\b|"
     # "The vendor named three follow-up items", "The key recommendation is that ...".
     r"\bfollow[- ]?ups?\b|\brecommendations?\b|"
     # A suggestion ("Request tracing would be invaluable", "we might want to review ...").
@@ -705,6 +706,27 @@ def _block_text(views: list[SentenceView], i: int, text: str) -> str:
     return text[views[i].sentence.start : views[_block_end(views, i) - 1].sentence.end]
 
 
+# The sentence after an announcement that lists the work ("These include ...", "They
+# involve ...", "The changes are: ...").
+LISTS_WORK = re.compile(
+    r"^\W*(these|they|those|the (\w+ )?(changes|improvements|steps|measures|fixes|actions|plans|"
+    r"items)) (will )?(include|includes|involve|involves|cover|covers|consist of|are)\b",
+    re.IGNORECASE,
+)
+
+
+def _announced_list(views: list[SentenceView], i: int) -> int | None:
+    """The index of the sentence right after ``views[i]`` in its block when that sentence lists
+    the work ``views[i]`` announces ("These include ..."), else None."""
+    j = i + 1
+    if j >= len(views) or views[j].block != views[i].block:
+        return None
+    follow = normalize_quotes(views[j].text)
+    if not LISTS_WORK.match(follow) or ACTION_ANNOUNCEMENT.search(follow.lower()):
+        return None
+    return j
+
+
 def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
     """Action items of one document, one per list item / table row / committing sentence.
 
@@ -817,6 +839,19 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
         is_action = "action" in view.sentence.roles and (
             view.sentence.role == "action" or committed or in_section
         )
+        listed_next = _announced_list(views, i) if is_action and committed else None
+        if listed_next is not None and ACTION_ANNOUNCEMENT.search(lowered):
+            # "Acme plans several improvements. These include a, b and c": the announcement is
+            # no item; the sentence that lists the work is, with the announcement's status.
+            follow = views[listed_next]
+            start, end = follow.sentence.start, follow.sentence.end
+            action = _make_action(text, start, end, follow.sentence.index, view.heading)
+            both = f"{view.text} {follow.text}"
+            action = replace(action, status=action_status(both, view.heading))
+            if in_section or _follow_up(action, normalize_quotes(both).lower()):
+                actions.append(action)
+                i = listed_next + 1
+                continue
         if (
             is_action
             and (

@@ -414,6 +414,15 @@ TAKING_STEPS = (
     r"(?:changes|improvements)\b"
 )
 
+# Follow-up work named by a noun that heads a list of it ("Key remediation steps include ...",
+# "Storage improvements involve ...", "Future plans include ...", "Schema updates are planned").
+NAMED_WORK = (
+    r"(?:improvements|changes|actions|measures|remediations?|safeguards|initiatives|efforts|"
+    r"steps|plans|fixes|updates|upgrades|enhancements)"
+)
+# The same in the present tense only: work named, not reported as done ("... included ...").
+NAMED_WORK_PLANNED = NAMED_WORK + r" (?:include|includes|involve|involves|are (?:also )?planned)\b"
+
 # Commitment or progress with "we" (or a status marker): enough on its own for an action.
 ACTION_CUES = re.compile(
     # "we will see this again" predicts; it commits to nothing.
@@ -501,8 +510,9 @@ ACTION_CUES = re.compile(
     r"^\W*to (prevent|avoid|reduce the (chance|likelihood|risk) of) (a |any )?(recurrence|"
     r"reoccurrence|repeat|repetition|similar|future|"
     r"(this|it) (from )?(happening|occurring) again)|"
-    r"(?<!mitigation )(?<!recovery )\b(improvements|changes|actions|measures|remediations?|"
-    r"safeguards|initiatives|efforts) (include|included|are planned)\b|"
+    # Not the response ("Mitigation steps included ...", "Remediation involved a restart").
+    r"(?<!mitigation )(?<!recovery )(?<!response )\b" + NAMED_WORK + r" (include|included|"
+    r"includes|involve|involves|are (also )?planned)\b|"
     r"\b(were|are) also planned\b|"
     # A hold kept in place until the follow-up work is done ("Deploys have been frozen until
     # the migration tooling is fixed").
