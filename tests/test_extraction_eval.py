@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sys
+from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -84,3 +89,54 @@ def test_the_errors_split_option_does_not_offer_a_blind_split(split) -> None:
 
 def test_val_is_a_split_that_can_be_asked_for() -> None:
     assert "val" in ee.SPLITS and "val" in ee.BLIND_SPLITS
+
+
+def _icco_label(tmp_path: Path, **date_fields: Any) -> Path:
+    """A one-report icco corpus and label folder under tmp_path (an invented text)."""
+    text = "On March 3, 2021, the queue stalled.\n"
+    doc = tmp_path / "public" / "incidents" / "icco-00000000.md"
+    doc.parent.mkdir(parents=True)
+    doc.write_text(text, encoding="utf-8")
+    label = {
+        "doc": "public/incidents/icco-00000000.md",
+        "sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "split": "dev",
+        "method": "hand",
+        **date_fields,
+    }
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "icco-00000000.json").write_text(json.dumps(label), encoding="utf-8")
+    return labels
+
+
+@pytest.mark.parametrize(
+    ("pred", "right"), [("2021-03-03", 1), ("2021-03-02", 1), ("2021-03-04", 0), ("", 0)]
+)
+def test_an_icco_date_label_is_scored_like_a_gold_date(tmp_path, monkeypatch, pred, right):
+    date = {"labelled": ["date"], "date": "2021-03-03", "date_range": ["2021-03-02", "2021-03-03"]}
+    monkeypatch.setattr(ee, "ICCO_DIR", _icco_label(tmp_path, **date))
+    [gold] = ee.load_icco(root=tmp_path)
+    score = ee.score_document(gold, SimpleNamespace(date=pred), "")
+    assert score.accuracy["date"] == (right, 1)
+
+
+def test_an_icco_report_with_no_date_stated_is_not_scored_for_date(tmp_path, monkeypatch):
+    undated = {"labelled": ["causes"], "date": "", "date_note": "not stated", "causes": []}
+    monkeypatch.setattr(ee, "ICCO_DIR", _icco_label(tmp_path, **undated))
+    [gold] = ee.load_icco(root=tmp_path)
+    score = ee.score_document(gold, SimpleNamespace(date="2021-03-03", causes=[]), "")
+    assert "date" not in score.accuracy
+
+
+def test_date_labels_are_days_inside_their_range() -> None:
+    paths = [*ee.GOLD_DIR.glob("*/*.json"), *ee.ICCO_DIR.glob("*.json")]
+    for path in paths:
+        label = json.loads(path.read_text(encoding="utf-8"))
+        if label.get("date_note", "").startswith("not stated"):
+            # no date in the text: not scored (a guess from the file name would be no label)
+            assert label["date"] == "" and "date" not in label["labelled"], path.name
+        elif "date" in label["labelled"] and label["date"]:  # seeds 000/002: "" = no date to find
+            low, high = label.get("date_range") or [label["date"], label["date"]]
+            dates = [date.fromisoformat(d) for d in (low, label["date"], high)]
+            assert dates == sorted(dates), path.name
