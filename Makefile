@@ -38,8 +38,14 @@ browser-deps:
 		else echo "note: install Debian's chromium for the browser tests (sudo apt-get install chromium)"; fi; \
 	fi
 
-$(INDEX)/manifest.json:
-	$(VENV)/bin/pmkb ingest $(CORPUS) --index $(INDEX)
+# Ingest again (incrementally) when the corpus folder (a file added or removed) or the
+# extraction rules changed; a file whose text is unchanged is analysed again only if the
+# rules differ (see ingest/pipeline.py).
+EXTRACTION_FILES := $(wildcard ingest/extract/*.py ingest/read.py ingest/sections.py \
+	ingest/nlp.py ingest/patterns.py ingest/taxonomy.py ingest/data/*)
+$(INDEX)/manifest.json: $(EXTRACTION_FILES) $(CORPUS)
+	$(VENV)/bin/pmkb ingest $(CORPUS) --index $(INDEX) --prune
+	touch $@
 
 index: setup $(INDEX)/manifest.json
 

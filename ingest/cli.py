@@ -119,7 +119,7 @@ def ingest(
     Example:
       pmkb ingest corpus/ ~/postmortems --index index/
     """
-    from .pipeline import MAX_DOC_CHARS, ingest_paths
+    from .pipeline import MAX_DOC_CHARS, REEXTRACTED, ingest_paths
 
     report = ingest_paths(
         list(paths) or [DEFAULT_CORPUS],
@@ -146,6 +146,20 @@ def ingest(
             click.echo(f"skipped {len(report.skipped)} file(s):", err=True)
             for o in report.skipped:
                 click.echo(f"  skipped: {o.source}: {o.detail}", err=True)
+        reextracted = [o for o in report.outcomes if o.detail == REEXTRACTED]
+        if reextracted:
+            click.echo(f"analysed {len(reextracted)} unchanged file(s) again: {REEXTRACTED}")
+        if report.stale_sources:
+            shown = ", ".join(report.stale_sources[:3])
+            more = (
+                f" (+{len(report.stale_sources) - 3} more)" if len(report.stale_sources) > 3 else ""
+            )
+            click.echo(
+                f"note: {len(report.stale_sources)} incident(s) were extracted by older rules "
+                f"and keep their old causes, timeline and actions until their files are "
+                f"ingested again: {shown}{more}",
+                err=True,
+            )
         if report.exit_code() != 0:
             click.echo("error: nothing was ingested", err=True)
     sys.exit(report.exit_code(strict=strict))

@@ -11,8 +11,12 @@ Re-ingesting is incremental: files are recognised by path and by the SHA-256 of 
 decoded text, so only new or changed files are analysed and embedded again. Texts longer
 than ``MAX_DOC_CHARS`` characters are skipped with a message (analysis time grows with
 length; the longest of 634 real postmortems is 18 KB), which bounds time and memory.
-An index built with another spaCy pipeline (or other extraction rules) is refused for
-incremental updates: its old incidents would not match the new ones; ``rebuild`` starts over.
+An index built with another spaCy pipeline is refused for incremental updates: its old
+incidents would not match the new ones; ``rebuild`` starts over. When only the extraction
+rules changed (a new postmortem-kb, an edited gazetteer or taxonomy: see
+:func:`extractor_fingerprint`), the files given are analysed again even if their text did not
+change, and the manifest lists the incidents still extracted by the old rules
+(``extractor.stale_sources``) until their files are ingested again.
 """
 
 from __future__ import annotations
@@ -50,6 +54,17 @@ FIRST_CHUNK_DOCS = 8  # the worker's first chunk is small, so embedding starts s
 EMBED_SLICE = 256  # sentences embedded between two looks at whether the worker is busy
 MAX_DOC_CHARS = 200_000  # about 10x the longest real postmortem; longer texts are skipped
 STATUSES = ("added", "updated", "unchanged", "duplicate", "skipped", "removed")
+REEXTRACTED = "extraction rules changed"  # the detail of an unchanged file analysed again
+# What decides an incident's extracted record besides its text: these files of the package.
+EXTRACTOR_FILES = (
+    "extract/*.py",
+    "read.py",
+    "sections.py",
+    "nlp.py",
+    "patterns.py",
+    "taxonomy.py",
+    "data/*",
+)
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,7 @@ class IngestReport:
     timings: dict[str, float] = field(default_factory=dict)
     generation: str = ""
     worker_peak_rss_mib: float = 0.0  # the spaCy worker process's peak memory, if one ran
+    stale_sources: tuple[str, ...] = ()  # incidents still extracted by older rules
 
     def by_status(self, status: str) -> list[FileOutcome]:
         return [o for o in self.outcomes if o.status == status]
@@ -113,6 +129,7 @@ class IngestReport:
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "worker_peak_rss_mib": round(self.worker_peak_rss_mib, 1),
             "counts": {s: len(self.by_status(s)) for s in STATUSES},
+            "stale_sources": list(self.stale_sources),
             "outcomes": [o.__dict__ for o in self.outcomes],
         }
 
@@ -484,6 +501,10 @@ def ingest_paths(
     ):
         _check_pipeline(writer.previous_manifest, pipeline_manifest, str(index_dir))
         known = writer.sources()
+        fingerprint = extractor_fingerprint()
+        stale = _stale_before(None if rebuild else writer.previous_manifest, fingerprint)
+        stale = set(known) if stale is None else stale & set(known)
+        reextracted: set[str] = set()
         seen_sources: set[str] = set()
         batch_shas: dict[str, str] = {}
         pending: list[Document] = []
@@ -574,7 +595,8 @@ def ingest_paths(
                 writer.add_incident(incident, sentence_vectors)
                 sentences_embedded += len(incident.sentences)
                 status = "updated" if doc.path in known else "added"
-                outcomes.append(FileOutcome(doc.path, status, "", incident.incident_id))
+                detail = REEXTRACTED if doc.path in reextracted else ""
+                outcomes.append(FileOutcome(doc.path, status, detail, incident.incident_id))
             timings["write"] += time.perf_counter() - t
 
         orphans: list[str] = []  # other names of incidents removed by this run
@@ -595,7 +617,11 @@ def ingest_paths(
                 outcomes.append(FileOutcome(source, "skipped", reason))
                 return
             doc = replace(doc, path=norm)
-            orphans.extend(_route(doc, known, writer, batch_shas, pending, outcomes))
+            again = norm in stale
+            stale.discard(norm)
+            if again:
+                reextracted.add(norm)
+            orphans.extend(_route(doc, known, writer, batch_shas, pending, outcomes, again))
 
         for source in files:
             norm = os.path.normpath(source)
@@ -641,6 +667,14 @@ def ingest_paths(
             worker.close()  # before the commit: its memory is not needed any more
             worker_peak = worker.peak_rss_mib
         crash_point("before-commit")
+        gone = {o.source for o in outcomes if o.status == "removed"}
+        stale_after = tuple(
+            sorted(src for src in stale if src not in gone and writer.has_source(src))
+        )
+        writer.extra_manifest["extractor"] = {
+            "fingerprint": fingerprint,
+            "stale_sources": list(stale_after),
+        }
         t = time.perf_counter()
         release_free_memory()  # the embedder's freed activations, before the index is built
         manifest = writer.commit()
@@ -654,6 +688,7 @@ def ingest_paths(
         timings=timings,
         generation=manifest["generation"],
         worker_peak_rss_mib=worker_peak,
+        stale_sources=stale_after,
     )
 
 
@@ -664,15 +699,22 @@ def _route(
     batch_shas: dict[str, str],
     pending: list[Document],
     outcomes: list[FileOutcome],
+    again: bool = False,
 ) -> list[str]:
     """Decide whether a read document is unchanged, a duplicate, or needs processing.
 
-    Returns the names of duplicates that lost their incident because this document's old
-    version was removed (the caller indexes them again).
+    ``again``: its stored record was extracted by older rules, so an unchanged text is
+    processed as if it had changed. Returns the names of duplicates that lost their incident
+    because this document's old version was removed (the caller indexes them again).
     """
     orphans: list[str] = []
     stored = known.get(doc.path)
-    if stored is not None and stored.sha256 == doc.sha256 and writer.has_source(doc.path):
+    if (
+        stored is not None
+        and stored.sha256 == doc.sha256
+        and writer.has_source(doc.path)
+        and not again
+    ):
         if stored.duplicate_of:
             detail = f"same text as {stored.duplicate_of}"
             outcomes.append(FileOutcome(doc.path, "duplicate", detail, stored.incident_id))
@@ -729,6 +771,30 @@ def _check_pipeline(
             f"with NLP pipeline {old.get('pipeline')} {old.get('pipeline_version')} "
             f"(this postmortem-kb uses {new.get('pipeline')} {new.get('pipeline_version')})",
         )
+
+
+def extractor_fingerprint(root: Path | None = None) -> str:
+    """SHA-256 (16 hex digits) of the package files that decide what is extracted from a
+    text (:data:`EXTRACTOR_FILES` under ``root``, the installed package by default): the
+    rules, the reader, the gazetteer, the taxonomy."""
+    root = root or Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted({p for pattern in EXTRACTOR_FILES for p in root.glob(pattern)}):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _stale_before(previous: dict[str, Any] | None, fingerprint: str) -> set[str] | None:
+    """Sources the previous index holds that were extracted by other rules than these:
+    ``None`` meaning all of them (an index written before the rules changed)."""
+    if previous is None:
+        return set()
+    extractor = previous.get("extractor") or {}
+    if extractor.get("fingerprint") != fingerprint:
+        return None
+    return set(extractor.get("stale_sources") or ())
 
 
 def _pipeline_manifest() -> dict[str, Any]:

@@ -120,3 +120,28 @@ def test_patterns_groups_similar_causes_across_incidents(tmp_path, nlp):
 def test_a_system_without_a_kind_prints_no_empty_field():
     assert _system_line(System("MongoDB", "datastore", 3)) == "MongoDB (datastore, 3x)"
     assert _system_line(System("PoolCounter", "", 2)) == "PoolCounter (2x)"
+
+
+def test_ingest_says_which_files_new_rules_analysed_again_and_which_are_stale(
+    tmp_path, nlp, monkeypatch
+):
+    import shutil
+    from pathlib import Path
+
+    from ingest import pipeline
+    from ingest.embed import HashingEmbedder
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, seed in zip(("a.txt", "b.txt"), sorted(Path("corpus").glob("*.txt")), strict=False):
+        shutil.copy(seed, docs / name)
+    index = tmp_path / "ix"
+    pipeline.ingest_paths([str(docs)], index, embedder=HashingEmbedder(64), nlp=nlp)
+    monkeypatch.setattr(pipeline, "load_embedder", lambda: HashingEmbedder(64))
+    monkeypatch.setattr(pipeline, "extractor_fingerprint", lambda root=None: "new-rules")
+    result = CliRunner().invoke(cli, ["ingest", str(docs / "a.txt"), "--index", str(index)])
+    assert result.exit_code == 0, result.output
+    assert "1 updated" in result.output
+    assert "analysed 1 unchanged file(s) again: extraction rules changed" in result.output
+    assert "1 incident(s) were extracted by older rules" in result.output
+    assert str(docs / "b.txt") in result.output

@@ -6,10 +6,11 @@ import shutil
 
 import pytest
 
+from ingest import pipeline
 from ingest.embed import HashingEmbedder
 from ingest.errors import NothingToIngest
-from ingest.pipeline import ingest_paths, make_incident_id
-from ingest.store import KnowledgeBase
+from ingest.pipeline import REEXTRACTED, extractor_fingerprint, ingest_paths, make_incident_id
+from ingest.store import KnowledgeBase, read_manifest
 
 EMB = HashingEmbedder(64)
 
@@ -52,6 +53,58 @@ def test_reingest_is_idempotent_and_changes_replace(seed_index_copy, tmp_path, n
     assert [o.source for o in third.by_status("updated")] == [str(target)]
     assert third.sentences_embedded > 0
     assert KnowledgeBase.open(index).stats()["incidents"] == first.incidents
+
+
+def test_the_fingerprint_follows_the_extraction_files_only(tmp_path):
+    package = tmp_path / "ingest"
+    shutil.copytree(
+        pipeline.Path(pipeline.__file__).parent,
+        package,
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    before = extractor_fingerprint(package)
+    assert len(before) == 16 and before == extractor_fingerprint(package)
+    (package / "cli.py").write_text("# a front end does not change what is extracted\n")
+    assert extractor_fingerprint(package) == before
+    taxonomy = package / "data" / "taxonomy.yaml"
+    taxonomy.write_text(taxonomy.read_text() + "\n# an edited taxonomy\n")
+    assert extractor_fingerprint(package) != before
+    (package / "data" / "taxonomy.yaml").write_text(taxonomy.read_text())
+    rules = package / "extract" / "causes.py"
+    rules.write_text(rules.read_text() + "\n")
+    assert extractor_fingerprint(package) != before
+
+
+def test_new_extraction_rules_reanalyse_unchanged_files_and_track_the_rest(
+    tmp_path, nlp, monkeypatch
+):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    seeds = sorted(pipeline.Path("corpus").glob("*.txt"))[:2]
+    a, b = docs / "a.txt", docs / "b.txt"
+    shutil.copy(seeds[0], a)
+    shutil.copy(seeds[1], b)
+    index = tmp_path / "ix"
+    first = ingest_paths([str(docs)], index, embedder=EMB, nlp=nlp)
+    assert first.ingested == 2 and first.stale_sources == ()
+    manifest = read_manifest(index)
+    assert manifest["extractor"] == {"fingerprint": extractor_fingerprint(), "stale_sources": []}
+
+    monkeypatch.setattr(pipeline, "extractor_fingerprint", lambda root=None: "new-rules")
+    only_a = ingest_paths([str(a)], index, embedder=EMB, nlp=nlp)
+    assert [(o.source, o.status, o.detail) for o in only_a.outcomes] == [
+        (str(a), "updated", REEXTRACTED)
+    ]
+    assert only_a.sentences_embedded > 0
+    assert only_a.stale_sources == (str(b),)
+    assert read_manifest(index)["extractor"]["stale_sources"] == [str(b)]
+
+    both = ingest_paths([str(docs)], index, embedder=EMB, nlp=nlp)
+    assert {o.source: o.status for o in both.outcomes} == {str(a): "unchanged", str(b): "updated"}
+    assert both.stale_sources == ()
+    again = ingest_paths([str(docs)], index, embedder=EMB, nlp=nlp)
+    assert {o.status for o in again.outcomes} == {"unchanged"}
+    assert KnowledgeBase.open(index).stats()["incidents"] == 2
 
 
 def test_duplicates_are_indexed_once_and_prune_removes(tmp_path, nlp):
