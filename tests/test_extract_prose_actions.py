@@ -630,3 +630,30 @@ def test_the_response_told_as_actions_included_or_remediation_involved_is_no_fol
         "the data center.\n"
     )
     assert not _analysis(nlp, text).actions
+
+
+PROGRESS_PHRASINGS = [
+    (
+        "Improvements to queue isolation and canary coverage, along with a faster paging path, "
+        "are also underway.",
+        "in_progress",
+    ),
+    ("The faulty retry logic in the client library is also being addressed.", "in_progress"),
+    (
+        'In response, Acme has launched a "Safe Deploys" initiative for config pushes.',
+        "in_progress",
+    ),
+    ("The company is conducting a thorough review to learn from the outage.", "in_progress"),
+    ("The database layer is receiving fixes for two failover bugs.", "in_progress"),
+]
+
+
+@pytest.mark.models
+def test_work_under_way_told_in_provider_prose_is_in_progress(nlp):
+    lead = "The API returned errors for an hour because a cache node failed.\n\n"
+    for sentence, status in PROGRESS_PHRASINGS:
+        actions = {a.text: a.status for a in _analysis(nlp, lead + sentence + "\n").actions}
+        assert actions.get(sentence) == status, sentence
+    # A migration told as background is no follow-up.
+    background = "The old lookup table is being replaced by a set of normalised tables.\n"
+    assert not _analysis(nlp, lead + background).actions

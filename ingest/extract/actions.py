@@ -39,6 +39,7 @@ from .roles import (
     HINDSIGHT,
     LEAD_IN,
     NAMED_WORK_PLANNED,
+    PROGRESS_PROSE,
     SINCE_WORK,
     STATUS_LEAD,
     TAKING_STEPS,
@@ -104,7 +105,12 @@ IN_PROGRESS_WORDS = re.compile(
     r"establishing|strengthening|hardening)\b|\bwe (?:will )?continue to (?:work|invest|improve|"
     r"review)\b|"
     r"\b(?:is|are) being (?:updated|improved|reviewed|enhanced|introduced|strengthened|made|"
-    r"written|expanded|extended|put in place)\b|" + TEAM_AT_WORK + "|" + TAKING_STEPS,
+    r"written|expanded|extended|put in place)\b|"
+    + TEAM_AT_WORK
+    + "|"
+    + TAKING_STEPS
+    + "|"
+    + PROGRESS_PROSE,
     re.IGNORECASE,
 )
 # "Other remediations included ...", "Follow-up changes included ...": follow-ups told as

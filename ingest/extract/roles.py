@@ -423,6 +423,28 @@ NAMED_WORK = (
 # The same in the present tense only: work named, not reported as done ("... included ...").
 NAMED_WORK_PLANNED = NAMED_WORK + r" (?:include|includes|involve|involves|are (?:also )?planned)\b"
 
+# Work under way told in provider prose, whoever does it.
+PROGRESS_PROSE = (
+    # "The retry bug in the client is also being addressed", "the scheduler is being rewritten".
+    r"\b(?:is|are) (?:also |now |currently )?being (?:addressed|fixed|reworked|rewritten|"
+    r"redesigned|re-?architected|hardened|revised|remediated|refactored)\b|"
+    # "Improvements to X, along with Y, are also underway": the work heads a long subject.
+    # Not the recovery ("Work ... is underway to restore the remaining volumes").
+    r"^\W*(?:\w+ ){0,3}(?:improvements|changes|fixes|upgrades|enhancements|work|efforts?|"
+    r"projects?|initiatives?)\b[^.;]{0,120}?\b(?:is|are) (?:also |now |already )?(?:underway|"
+    r"under way|in progress|ongoing)\b(?! to (?:restore|recover|mitigate|bring|return|resolve)\b)|"
+    # "Acme has launched a 'Safe Deploys' initiative", "has initiated a project to ...".
+    r"\b(?:has|have) (?:also |now |recently )?(?:initiated|launched|started|kicked off|begun|"
+    r"set up|formed) (?:a|an|the) [^.;]{0,40}?\b(?:program|programme|project|initiative|"
+    r"workstream|working group|task force)\b|"
+    # "The company is conducting a thorough review to learn from the outage".
+    r"\b(?:is|are) (?:also |now |currently )?(?:conducting|undertaking|carrying out|performing) "
+    r"(?:a|an) [^.;]{0,40}?\b(?:review|audit|assessment)\b|"
+    # "The database layer is receiving fixes for two failover bugs".
+    r"\b(?:is|are) (?:also |now |currently )?(?:receiving|getting) (?:\w+ ){0,2}(?:fixes|"
+    r"improvements|upgrades|enhancements|patches)\b"
+)
+
 # Commitment or progress with "we" (or a status marker): enough on its own for an action.
 ACTION_CUES = re.compile(
     # "we will see this again" predicts; it commits to nothing.
@@ -470,6 +492,8 @@ ACTION_CUES = re.compile(
     + TEAM_DID
     + "|"
     + TAKING_STEPS
+    + "|"
+    + PROGRESS_PROSE
     + "|"
     # "Going forward, every change needs two reviewers": a commitment.
     r"^\W*(going|moving) forward,(?! (we|they|customers|users) (expect|anticipate|believe|think|"
