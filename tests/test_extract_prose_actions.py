@@ -657,3 +657,33 @@ def test_work_under_way_told_in_provider_prose_is_in_progress(nlp):
     # A migration told as background is no follow-up.
     background = "The old lookup table is being replaced by a set of normalised tables.\n"
     assert not _analysis(nlp, lead + background).actions
+
+
+@pytest.mark.models
+def test_a_fix_proposed_for_later_is_planned_and_hindsight_is_not(nlp):
+    text = (
+        "On May 3 every worker hung because a deadlock in the scheduler held its lock.\n\n"
+        "A fix proposed was to drop the scheduler's lock while logging. A cleaner solution "
+        "would remove the nested lock altogether. The proper fix would have been to test the "
+        "scheduler under load.\n"
+    )
+    actions = {a.text: a.status for a in _analysis(nlp, text).actions}
+    assert actions == {
+        "A fix proposed was to drop the scheduler's lock while logging.": "planned",
+        "A cleaner solution would remove the nested lock altogether.": "planned",
+    }
+
+
+@pytest.mark.models
+def test_safeguards_the_provider_added_since_are_done_and_response_tools_are_not(nlp):
+    text = (
+        "On May 3 attackers used a stolen session to reach the build cluster.\n\n"
+        "Acme implemented additional safeguards, including hardware keys for staff. They also "
+        "built new tools for customers, such as a key scanner. The support team quickly "
+        "developed new tools to drain the backlog of stuck jobs.\n"
+    )
+    actions = {a.text: a.status for a in _analysis(nlp, text).actions}
+    assert actions == {
+        "Acme implemented additional safeguards, including hardware keys for staff.": "done",
+        "They also built new tools for customers, such as a key scanner.": "done",
+    }

@@ -38,10 +38,12 @@ from .roles import (
     ACTION_WEAK,
     HINDSIGHT,
     LEAD_IN,
+    MEASURES_ADDED,
     NAMED_WORK_PLANNED,
     PROGRESS_PROSE,
     SINCE_WORK,
     STATUS_LEAD,
+    SUGGESTED_FIX,
     TAKING_STEPS,
     TEAM_AT_WORK,
     TEAM_DID,
@@ -136,7 +138,9 @@ DONE_WORDS = re.compile(
     + r"\b|"
     + DONE_LISTED
     + "|"
-    + TEAM_DID,
+    + TEAM_DID
+    + "|"
+    + MEASURES_ADDED,
     re.IGNORECASE,
 )
 PLANNED_WORDS = re.compile(
@@ -152,7 +156,7 @@ PLANNED_WORDS = re.compile(
     r"\bfollow[- ]?ups?\b|\brecommendations?\b|"
     # A suggestion ("Request tracing would be invaluable", "we might want to review ...").
     r"\bwould be (?:very |really |extremely )?(?:invaluable|useful|helpful|nice|good|beneficial)\b|"
-    r"\bcan be (?:very )?useful\b|\b(?:might|may) want to\b",
+    r"\bcan be (?:very )?useful\b|\b(?:might|may) want to\b|" + SUGGESTED_FIX,
     re.IGNORECASE,
 )
 # A hold put in place until the follow-up work is done ("Deploys have been frozen until the
@@ -407,8 +411,10 @@ def _follow_up(action: Action, lowered: str) -> bool:
         return True
     if PREVENTED_SINCE.match(lowered) or DONE_SINCE.match(lowered) or HOLD.search(lowered):
         return True  # "To prevent recurrence, Acme disabled ...", "Post-incident, X was ..."
-    if re.search(DONE_LISTED + "|" + TEAM_DID, lowered) or PREVENTIVE_CHANGE.search(lowered):
-        return True  # "Other remediations included ...", "A quota was put in place to avoid ..."
+    if re.search(DONE_LISTED + "|" + TEAM_DID + "|" + MEASURES_ADDED, lowered):
+        return True  # "Other remediations included ...", "Acme implemented new safeguards"
+    if PREVENTIVE_CHANGE.search(lowered):
+        return True  # "A quota was put in place to avoid ..."
     return bool(
         re.search(
             r"\b(already|since|now|going forward|follow[- ]?up|permanent)",

@@ -445,6 +445,29 @@ PROGRESS_PROSE = (
     r"improvements|upgrades|enhancements|patches)\b"
 )
 
+# A fix proposed for later ("A fix proposed was to drop the lock while logging", "A cleaner
+# solution would remove the nested lock"); not hindsight ("The proper fix would have been ...").
+SUGGESTED_FIX = (
+    r"\b(?:fix|solution|approach|remedy)(?:es|s)? (?:suggested|proposed|recommended) "
+    r"(?:is|was|would be) to\b|"
+    r"\b(?:suggested|proposed|recommended) (?:fix|solution|approach|remedy) (?:is|was|would be)\b|"
+    r"\b(?:better|cleaner|more robust|long[- ]term|longer[- ]term|permanent|proper|preferred|"
+    r"more desirable|complete|durable) (?:and (?:\w+ ){1,2})?(?:solution|fix|approach|remedy) "
+    r"(?:would|will|is to)\b(?! have\b)"
+)
+# Safeguards the provider reports it added since ("Acme implemented additional safeguards,
+# including ...", "They also built new tools for customers", "installed enhanced detection
+# tools"): done follow-ups.
+MEASURES_ADDED = (
+    r"\b(?:implemented|introduced|added|deployed|installed|put in place|rolled out|developed|"
+    r"built|created|shipped|adopted|enforced) (?:several |a number of |a series of |a set of )?"
+    r"(?:additional|new|further|extra|stricter|stronger|improved|enhanced|more) (?:[\w-]+ ){0,2}"
+    r"(?:measures|safeguards|controls|protections|checks|tools|tooling|alerts|alerting|"
+    r"monitoring|limits|guardrails|processes|procedures|validations?|defen[cs]es)\b"
+    # Not tools made to work through the incident ("built new tools to drain the backlog").
+    r"(?![^.;]*\b(?:backlog|to (?:restore|recover|mitigate|drain|clear|bring back)\b))"
+)
+
 # Commitment or progress with "we" (or a status marker): enough on its own for an action.
 ACTION_CUES = re.compile(
     # "we will see this again" predicts; it commits to nothing.
@@ -494,6 +517,10 @@ ACTION_CUES = re.compile(
     + TAKING_STEPS
     + "|"
     + PROGRESS_PROSE
+    + "|"
+    + SUGGESTED_FIX
+    + "|"
+    + MEASURES_ADDED
     + "|"
     # "Going forward, every change needs two reviewers": a commitment.
     r"^\W*(going|moving) forward,(?! (we|they|customers|users) (expect|anticipate|believe|think|"
