@@ -1054,3 +1054,21 @@ def test_a_design_purpose_and_the_reason_for_a_rollback_are_not_causes(nlp):
     assert [c.text for c in _analyze(nlp, text).causes] == [
         "The root cause was a full disk on the primary."
     ]
+
+
+def test_a_traced_cause_a_consequence_of_a_process_a_hit_limit_and_a_typo_are_causes(nlp):
+    text = (
+        "The wiki was read-only for an hour.\n\n"
+        "I traced the outage back to a cache change merged that morning.\n\n"
+        "This outage is a direct consequence of the way our deploy tooling handles partial "
+        "failures.\n\n"
+        "The queue has a limit of 10K consumers, which has been hit on the two busiest hosts.\n\n"
+        "The config patch contained a typo in the hostname.\n"
+    )
+    assert [c.text for c in _analyze(nlp, text).causes] == [
+        "I traced the outage back to a cache change merged that morning.",
+        "This outage is a direct consequence of the way our deploy tooling handles partial "
+        "failures.",
+        "The queue has a limit of 10K consumers, which has been hit on the two busiest hosts.",
+        "The config patch contained a typo in the hostname.",
+    ]

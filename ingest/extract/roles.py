@@ -226,7 +226,16 @@ CAUSE_STRONG = re.compile(
     r"\bso (nobody|no one) (would|could|was|were|knew|noticed)\b|"
     r"\b(hit|hitting|reach(ed|ing)?|exceed(ed|ing)?|encounter(ed|ing)?) (the |a |its |their |our )?"
     r"(\w+ ){0,3}(limits?|quotas?)\b|\blimits? (was|were) (also )?(hit|reached|exceeded|"
-    r"encountered)\b"
+    r"encountered)\b|"
+    # The cause named by its relation to the incident: "I traced the outage back to a cache
+    # change", "This outage is a direct consequence of ...", "a limit of 10K consumers, which
+    # has been hit", "the patch contained a typo".
+    r"\b(traced|tracked|narrowed) ([\w-]+ ){0,4}(back |down )?to\b(?! (see|find|check|confirm)\b)|"
+    r"\b(is|was|are|were) (a |the )?(direct |natural |known |further )?(consequence|side[ -]effect|"
+    r"byproduct|by-product)s? of\b|\bas a (direct )?consequence of\b|"
+    r"\b(limits?|quotas?|ceiling)\b[^.;]{0,60}\b(which |that )?(has|have|had) (also )?been "
+    r"(hit|reached|exceeded)\b|"
+    r"\b(has|had|have|contains|contained) (a|an) (\w+ ){0,2}(typo|mistake|flaw|defect)\b"
 )
 CAUSE_WEAK = re.compile(
     r"\bbug\b|\bregression\b|\bhuman error\b|\btypo\b|\bexpired\b|\bsaturat|\bspike\b|"
