@@ -1072,3 +1072,63 @@ def test_a_traced_cause_a_consequence_of_a_process_a_hit_limit_and_a_typo_are_ca
         "The queue has a limit of 10K consumers, which has been hit on the two busiest hosts.",
         "The config patch contained a typo in the hostname.",
     ]
+
+
+def test_lead_ins_an_unknown_cause_and_a_guess_are_not_causes_in_the_explanation(nlp):
+    text = (
+        "The session service returned errors for an hour after a cache upgrade.\n\n"
+        "• 10:02 UTC: the new cache config is deployed.\n"
+        "• 10:05 UTC: errors rise on all app servers.\n"
+        "• 10:40 UTC: the config is reverted.\n\n"
+        "What did we learn?\n\n"
+        "We still don't have an exact root cause. The cache vendor's notes match the steps we "
+        "followed, but for some reason the session keys were dropped. There are a few points "
+        "worth noting:\n"
+        "• The cache hosts ran an old kernel with a known memory leak.\n"
+        "• A retry storm from the clients overloaded the cache.\n"
+        "• We keep the session TTL at 10 minutes on every host, it might have made the problem "
+        "worse.\n"
+        "• Upgrade the kernel on the cache hosts.\n"
+        "• Add an alert on dropped session keys.\n"
+    )
+    assert [c.text for c in _analyze(nlp, text).causes] == [
+        "The cache vendor's notes match the steps we followed, but for some reason the session "
+        "keys were dropped.",
+        "The cache hosts ran an old kernel with a known memory leak.",
+        "A retry storm from the clients overloaded the cache.",
+    ]
+
+
+def test_next_steps_and_done_items_in_a_list_of_findings_are_not_causes(nlp):
+    text = (
+        "The session store stopped accepting writes on two hosts.\n\n"
+        "The store ran out of open handles on both hosts.\n\n"
+        "• We need to take a few steps so that we stay under the handle limit:\n"
+        "• Done the archive namespace is large, moving it to its own instance would free up "
+        "handles\n"
+        "• We run the store in eager mode, which opens a handle per key. This uses up a lot of "
+        "handles.\n"
+        "• We may consider batching small keys, which would make them share one handle.\n"
+        "• Done store3 also has few free handles left, we may want to rebuild it as well.\n"
+        "• The handle limit was exceeded on both hosts.\n"
+    )
+    assert [c.text for c in _analyze(nlp, text).causes] == [
+        "The store ran out of open handles on both hosts.",
+        "We run the store in eager mode, which opens a handle per key. This uses up a lot of "
+        "handles.",
+        "The handle limit was exceeded on both hosts.",
+    ]
+
+
+def test_a_guess_is_not_a_cause_and_due_to_that_takes_in_the_sentence_before(nlp):
+    text = (
+        "The wiki was read-only for an hour.\n\n"
+        "It is not clear why the cache crashed, but it is likely that it was due to the old "
+        "kernel.\n\n"
+        "Somehow the session table was corrupted by the upgrade. Due to that, the login service "
+        "was down for an hour.\n"
+    )
+    assert [c.text for c in _analyze(nlp, text).causes] == [
+        "Somehow the session table was corrupted by the upgrade. Due to that, the login service "
+        "was down for an hour."
+    ]

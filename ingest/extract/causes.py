@@ -69,7 +69,7 @@ ROOT = re.compile(r"\broot[\s-]cause\b|\bthe (underlying|main|primary|real) caus
 CONTINUATION = re.compile(
     r"^\W*(this|that|these|those|it|combined with|coupled with|together with|additionally|"
     r"in addition|also|furthermore|moreover|on top of( that| this)?|as a result|consequently|"
-    r"in turn|which|because of this|due to this)\b",
+    r"in turn|which|because of (this|that|it)|due to (this|that|it))\b",
     re.IGNORECASE,
 )
 # A sentence whose only cause is a pronoun states a consequence ("This in turn caused a
@@ -92,7 +92,8 @@ HEDGED = re.compile(r"^\W*(potentially|possibly|probably|perhaps|maybe|presumabl
 SPECULATION = re.compile(
     r"\b(could|might|may) (be|have been) (that|due|because|related|caused|the result|a result|"
     r"responsible|a recipe)\b|\b(could|might|may) have (contributed|caused|led|triggered|"
-    r"resulted|gone out)\b|\b(i|we) (suspect|believe|think|guess)\b|"
+    r"resulted|gone out|made|exacerbated|worsened|amplified|aggravated|compounded)\b|"
+    r"\b(i|we) (suspect|believe|think|guess)\b|"
     r"\b(likely|possible|potential) (culprit|cause|explanation)s?\b|\binconclusive\b|"
     r"\bunclear (if|whether)\b|\b(perhaps|presumably|possibly|probably|most likely)\b|"
     r"\b(assumed|believed|thought|suspected) to be (due|caused|because|related)\b|"
@@ -106,7 +107,9 @@ SPECULATION = re.compile(
     r"\bit (is|was|'s) (also |quite |very |entirely )?possible that\b|\b(i|we) thought that\b|"
     r"\btheory (is|was) that\b|\bnot yet understood\b|"
     r"(\bnot clear|n't clear|\bunclear|\bnot known|\bunknown) (what|why)\b[^.;]{0,30}"
-    r"(caus|trigger|happen|broke|\bled\b)"
+    r"(caus|trigger|happen|broke|\bled\b|fail|crash|corrupt|went wrong)|"
+    # "it is likely that it was due to ...", "It's probable that the disk ..."
+    r"\bit (is|was|'s) (also |very |quite |most )?(likely|probable|plausible) that\b"
 )
 # What went well ("The staging cluster helped us catch this", "did a great job", "Cluster
 # healed itself", "We were alerted to the outage by automated bots").
@@ -116,7 +119,18 @@ WENT_WELL = re.compile(
 )
 # Advice, a lesson told as a rule ("Unrelated deployments shouldn't trigger rollouts"); not
 # "must", which also states requirements ("requests with a body must set duplex").
-ADVICE = re.compile(r"\b(should|shouldn't|ought to)\b")
+# What to do next ("We need to readjust how we use the database", "We may want to reload it
+# as well", "We may consider inlining more URIs"), not what happened.
+NEXT_STEP = re.compile(
+    r"\b(we|you) (still |also |really )?(need|have) to\b|"
+    r"\b(we|you) (may|might|could) (also )?(want to|wish to|consider)\b"
+)
+ADVICE = re.compile(r"\b(should|shouldn't|ought to)\b|" + NEXT_STEP.pattern)
+# A guess at what made it worse ("it might have exacerbated the problem"), left open.
+HEDGED_EFFECT = re.compile(
+    r"\b(could|might|may) (also )?have (contributed|caused|made|exacerbated|worsened|amplified|"
+    r"aggravated|compounded|played)\b"
+)
 # A line that gives the cause as a field ("Cause: Human error (restarted too many squids at
 # once)", "Root cause: an expired certificate"), unless the field says it is not known yet.
 CAUSE_FIELD = re.compile(
@@ -131,7 +145,9 @@ CAUSE_UNKNOWN = re.compile(
 # returns a 202"): background, not what happened; "If the policy had been set to ignore, the
 # issue would have ..." says what went wrong in this incident and is not matched.
 HYPOTHETICAL = re.compile(r"^\W*if\b(?!.*\b(was|were|had|did)\b.*\bwould\b)")
-BACK_REFERENCE = re.compile(r"^\W*(this|that|these|those)\b(?! (is|was) (why|how))", re.IGNORECASE)
+BACK_REFERENCE = re.compile(
+    r"^\W*((due to|because of) )?(this|that|these|those)\b(?! (is|was) (why|how))", re.IGNORECASE
+)
 
 
 def _forms(*words: str) -> dict[str, Any]:
@@ -209,8 +225,8 @@ def is_causal(view: SentenceView) -> bool:
     lowered = normalize_quotes(view.text).lower()
     if CAUSE_REJECTED.search(lowered) or REMEDY.search(lowered) or _is_question(lowered):
         return False  # rejected, a remedy, or a question
-    if status_entry(lowered):
-        return False  # "Status: Done - ..." is an item of the follow-up list
+    if status_entry(lowered) or TASK_MARKER.match(lowered):
+        return False  # "Status: Done - ...", "Done Split ..." are items of the follow-up list
     counterfactual = bool(HINDSIGHT.search(lowered))
     if (view.sentence.role == "action" and not counterfactual) or ACTION_CUES.search(lowered):
         return False
@@ -799,6 +815,11 @@ def factor_lists(
     return chosen, regions
 
 
+# A bare task marker in front of an item ("Done Split the namespace ...", "TODO: ..."): an item
+# of the follow-up list, like a "Status: Done - ..." entry.
+TASK_MARKER = re.compile(r"^\W*(done|todo|to-do|wip)\b(?![-'])")
+
+
 # How the service came back ("The cache sizes were corrected and service was restored"): in a
 # list of findings, the fix, not a cause.
 RECOVERED = re.compile(r"\b(was|were|got|is|are) (\w+ )?(restored|recovered|resolved|mitigated)\b")
@@ -814,9 +835,14 @@ def _factor_causes(text: str, views: list[SentenceView], items: list[list[int]])
             or GOOD_OUTCOME.search(lowered)
             or WENT_WELL.search(lowered)
             or status_entry(lowered)
+            or TASK_MARKER.match(lowered)
             or (RECOVERED.search(lowered) and cause_score(views[item[0]].text, "list_item") < 2)
         ):
             continue  # a remedy ("Banning the repository resolved the issue"), a good outcome
+        if HEDGED_EFFECT.search(lowered) or HEDGED.match(lowered):
+            continue  # a guess the report leaves open ("it might have made things worse")
+        if NEXT_STEP.search(lowered):
+            continue  # what to do next ("We need to cap the pool:", "We may consider ...")
         head = views[item[0]]
         if is_imperative(head.text, head.span) and not is_finite_statement(head.text, head.span):
             continue  # an action ("Fix bug preventing ...") where a list of actions runs on
@@ -868,6 +894,15 @@ WHO_SUFFERED = re.compile(
 CROSS_REFERENCE = re.compile(r"^\W*(for [^.;:]{0,60},\s*)?(see|cf\.?)\s")
 
 
+# A line that only introduces the list below it ("There are some remarks to highlight:", "The
+# sequence was as follows:", "Points worth noting:").
+LIST_LEAD = re.compile(
+    r"^\W*(there (is|are|were|was) (some|a few|several|a number of|two|three|four|many) "
+    r"([\w-]+ ){0,3}(remarks|points|notes|observations|things|details|facts)\b[^:]*|"
+    r"[^:]*\b(as follows|the following|to highlight|worth (noting|mentioning)|to note))\s*:$"
+)
+
+
 def _explains(view: SentenceView) -> bool:
     """A sentence of the explanation between a timeline and its factor list: prose, or a
     listed finding (not a plan, field or name)."""
@@ -880,6 +915,10 @@ def _explains(view: SentenceView) -> bool:
         return False  # "(For a previous occurrence of this, see 2020-01-26.)"
     if WHO_SUFFERED.search(lowered) and not _has_cause_signal(view):
         return False  # "Mobile users were impacted as well.", "The total outage lasted 46 min"
+    if LIST_LEAD.search(lowered.rstrip(" *_\n")) and not LEAD_IN_CAUSES.search(lowered):
+        return False  # a lead-in ("There are some remarks to highlight:")
+    if CAUSE_SEARCH.search(lowered) and not cause_score(view.text, view.sentence.block_kind):
+        return False  # the cause not found yet ("We still don't have an exact root cause.")
     return item_form(view.text, view.span) == "statement"
 
 
