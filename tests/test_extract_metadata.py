@@ -68,8 +68,9 @@ def test_the_file_name_dates_a_report_whose_text_states_no_date(nlp):
 def test_the_file_name_gives_the_year_of_a_date_written_without_one(nlp):
     text = "On March 3 at 09:12 UTC the search cluster went red because a node ran out of disk.\n"
     assert _named(nlp, "20210305-search.txt", text).date == "2021-03-03"
-    # a March date in a file of January is from the year before
-    assert _named(nlp, "20210105-search.txt", text).date == "2020-03-03"
+    # a December date in a file of January is from the year before
+    december = text.replace("March 3", "December 28")
+    assert _named(nlp, "20210110-search.txt", december).date == "2020-12-28"
 
 
 @pytest.mark.models
@@ -80,9 +81,19 @@ def test_a_latent_cause_weeks_earlier_does_not_date_the_incident_when_the_file_d
         "July 2017 at 14:00. The reason for the leak was a cleanup process.\n"
     )
     assert _named(nlp, "20170728-db-read-only.txt", text).date == "2017-07-28"
-    # a report filed well after the incident keeps the text's own date
+    # a report filed a few weeks after the incident keeps the text's own date ...
     later = "On 2017-07-05 at 05:48 the database went read-only because of a memory leak.\n"
-    assert _named(nlp, "20170928-db-read-only.txt", later).date == "2017-07-05"
+    assert _named(nlp, "20170801-db-read-only.txt", later).date == "2017-07-05"
+    # ... but a text whose only date lies months from the file's is about something else
+    far = _named(nlp, "20171128-db-read-only.txt", later)
+    assert (far.date, far.date_note) == ("2017-11-28", FILE_DATE_NOTE)
+
+
+@pytest.mark.models
+def test_a_title_date_far_from_the_file_date_does_not_date_the_incident(nlp):
+    text = "# 2022-01-27, pod limit reached\n\nThe hub could not start pods for nine hours.\n"
+    assert _named(nlp, "2022-06-02-pod-limit.md", text).date == "2022-06-02"
+    assert _named(nlp, "pod-limit.md", text).date == "2022-01-27"
 
 
 def test_may_alone_is_not_a_date():
@@ -328,3 +339,15 @@ def test_a_site_that_was_down_in_the_opening_is_the_organisation_a_technology_is
     assert _inline(nlp, site, fmt="text").organization == "examplehub.org"
     technology = "Redis was down for an hour. Sessions could not be stored.\n"
     assert _inline(nlp, technology, fmt="text").organization == ""
+
+
+@pytest.mark.models
+def test_an_event_day_refines_an_earlier_event_month_of_the_same_month(nlp):
+    text = (
+        "In March 2021 the API failed for many customers because of a database upgrade.\n\n"
+        "On March 12, 2021 at 10:00 UTC the first errors appeared and requests timed out.\n"
+    )
+    assert _inline(nlp, text, fmt="text").date == "2021-03-12"
+    # a day in another month is not the month's day
+    other = text.replace("On March 12, 2021", "On April 2, 2021")
+    assert _inline(nlp, other, fmt="text").date == "2021-03"

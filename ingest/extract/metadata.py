@@ -281,6 +281,9 @@ FILE_DATE_NOTE = "date from the file name"
 # as the incident's when another text date falls inside that window.
 FILE_WINDOW_BEFORE = 14
 FILE_WINDOW_AFTER = 1
+# ... and when no text date is in that window, the file's date is the incident's if the text's
+# lies more than this many days from it (a date in the text about something else).
+FILE_FAR_DAYS = 45
 
 
 def date_from_path(path: str) -> DateMention | None:
@@ -358,7 +361,8 @@ def incident_date(
     text date nearest it when the first event date lies outside its window, and is the answer
     when the text states no date at all.
     """
-    event_date: DateMention | None = None
+    event_day: DateMention | None = None  # the first event sentence's date with a day
+    event_month: DateMention | None = None  # ... or, before it, one with a month only
     first_date: DateMention | None = None
     days: list[DateMention] = []
     for view in views:
@@ -369,22 +373,32 @@ def incident_date(
             if m.month and not _excluded_date(text, m, published)
         ]
         days.extend(m for m in mentions if m.day)
-        if not mentions or event_date is not None:
+        if not mentions or event_day is not None:
             continue
         if first_date is None or (not first_date.day and mentions[0].day):
             first_date = mentions[0] if first_date is None or mentions[0].day else first_date
         if s.role in ("timeline", "impact", "cause") or set(s.roles) & {"timeline", "impact"}:
-            event_date = mentions[0]
-    chosen = event_date or first_date
+            with_day = next((m for m in mentions if m.day), None)
+            if with_day is not None and _refines(event_month, with_day):
+                event_day = with_day
+            elif event_month is None:
+                event_month = mentions[0]
+                if with_day is not None:
+                    event_day = mentions[0]
+    chosen = event_day or event_month or first_date
     if chosen is None:
         title_dates = find_dates(title)
-        if title_dates:
+        if not title_dates:
+            if file_date is not None:
+                return file_date.iso(), FILE_DATE_NOTE
+            return "", "date not stated in the text"
+        if file_date is None:
             return title_dates[0].iso(), ""
-        if file_date is not None:
-            return file_date.iso(), FILE_DATE_NOTE
-        return "", "date not stated in the text"
+        chosen = title_dates[0]
     if file_date is not None:
         chosen = _near_file_date(chosen, days, published, text, file_date)
+        if chosen is file_date:
+            return file_date.iso(), FILE_DATE_NOTE
     year = _infer_year(chosen, published, text, file_date)
     if not year:
         title_years = YEAR.findall(title)
@@ -394,6 +408,13 @@ def incident_date(
     return chosen.iso(year), ""
 
 
+def _refines(month: DateMention | None, day: DateMention) -> bool:
+    """A date with a day may stand for an earlier event date written as a month only."""
+    if month is None:
+        return True
+    return month.month == day.month and (not month.year or not day.year or month.year == day.year)
+
+
 def _near_file_date(
     chosen: DateMention,
     days: list[DateMention],
@@ -401,8 +422,8 @@ def _near_file_date(
     text: str,
     file_date: DateMention,
 ) -> DateMention:
-    """``chosen``, unless it falls outside the file date's window and another text date is in
-    it: then the first text date inside the window."""
+    """``chosen``, unless it falls outside the file date's window: then the first text date
+    inside the window, else the file's date when ``chosen`` lies far from it."""
     anchor = _day(file_date, file_date.year)
     assert anchor is not None
 
@@ -410,9 +431,27 @@ def _near_file_date(
         day = _day(mention, _infer_year(mention, published, text, file_date))
         return day is not None and (-FILE_WINDOW_BEFORE <= (day - anchor).days <= FILE_WINDOW_AFTER)
 
-    if not chosen.day or inside(chosen):
+    if inside(chosen):
         return chosen
-    return next((m for m in days if inside(m)), chosen)
+    near = next((m for m in days if inside(m)), None)
+    if near is not None:
+        return near
+    # No text date near the file's: the file's own date, unless the text's is close to it
+    # (a report filed a few weeks later) or a month that holds it.
+    year = _infer_year(chosen, published, text, file_date)
+    if chosen.day:
+        day = _day(chosen, year)
+        if day is not None and abs((day - anchor).days) <= FILE_FAR_DAYS:
+            return chosen
+    elif year == file_date.year and chosen.month == file_date.month:
+        return file_date
+    elif (
+        year is not None
+        and chosen.month
+        and abs((dt.date(year, chosen.month, 15) - anchor).days) <= FILE_FAR_DAYS
+    ):
+        return chosen
+    return file_date
 
 
 def _heading_like(line: str) -> bool:
