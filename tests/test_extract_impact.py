@@ -309,3 +309,21 @@ def test_a_tracked_follow_up_task_is_not_an_impact(nlp):
         "* Status: Done - Show users a clearer error page instead of the 500 errors they saw\n"
     )
     assert _impact_texts(nlp, text) == ["The search cluster was unavailable for 20 minutes."]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The billing portal was down from 14:27 to 16:11 despite our efforts.",
+        "The wiki briefly went into read-only mode while the replicas caught up.",
+        "A logging config change was merged, which took down the object store.",
+        "Services that proxy to the internal API didn't work at all.",
+        "The checkout servers served HTTP 5xx for 101 seconds during the deploy window.",
+        "No further edits were possible, though reads proceeded normally.",
+        "The notes service had a catastrophic and unrecoverable downtime.",
+        "The search indexer started failing on both hosts shortly after.",
+    ],
+)
+def test_a_service_said_to_be_out_of_order_is_an_impact(nlp, sentence):
+    text = f"The queue service was restarted twice.\n\n{sentence}"
+    assert _impact_texts(nlp, text) == [sentence]

@@ -209,6 +209,21 @@ HARM_STATE = re.compile(
     r"\bstopped (sending|serving|working|responding|processing|accepting|loading|delivering)\b|"
     r"\b(were|was|been|got) (compromised|breached|leaked|corrupted|wiped)\b"
 )
+# A service said to be out of order ("the service was down from 14:27 to 16:11", "enwiki went
+# into read-only mode", "which took down swift", "services that forward to others didn't
+# work", "Mediawiki servers served HTTP 5xx for 101 seconds", "No further updates were
+# possible", "Etherpad had a catastrophic downtime", "the update process started failing").
+SERVICE_OUT = re.compile(
+    r"\b(was|were|went|been|is|are) (\w+ly )?(down|offline|unavailable|unreachable|inaccessible|"
+    r"unusable|unresponsive)\b|\b(in|into) read[- ]only mode\b|"
+    r"\b(took|take|takes|taking|brought|bring|brings|bringing|knocked) (\S+ ){0,3}?"
+    r"(down|offline)\b|"
+    r"\b(did not|didn't|does not|doesn't|were not|was not|weren't|wasn't) (\w+ )?work(ing)?\b|"
+    r"\b(served|serving|returned|returning|threw|throwing) (\S+ ){0,3}?([45]\d\d|[45]xx)s?\b|"
+    r"\b(no|not) (\S+ ){0,3}?(was|were) possible\b|\b(was|were) not possible\b|"
+    r"\b(had|suffered|experienced|saw) (an? )?(\S+ ){0,4}?(downtime|outage|disruption)\b|"
+    r"\b(started|began|start|begin) (failing|to fail|erroring|timing out|returning errors)\b"
+)
 # What the incident cost the people running the service ("we had to rerun a number of jobs",
 # "waste some hours", "we spent a lot of time deploying and reverting") or how big the impact
 # was ("Any impact was minimal and relatively brief").
@@ -289,6 +304,8 @@ def _harm_stated(lowered: str) -> bool:
     if HARM_SIGNAL.search(lowered) or SERVICE_HIT.search(lowered):
         return True
     if HARM_STATE.search(lowered) or IMPACT_LABEL.match(lowered) or HARM_COST.search(lowered):
+        return True
+    if SERVICE_OUT.search(lowered):
         return True
     return bool(IMPACT_CONSEQUENCE.search(lowered))
 
