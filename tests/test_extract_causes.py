@@ -1132,3 +1132,40 @@ def test_a_guess_is_not_a_cause_and_due_to_that_takes_in_the_sentence_before(nlp
         "Somehow the session table was corrupted by the upgrade. Due to that, the login service "
         "was down for an hour."
     ]
+
+
+def test_mitigating_factors_disbelief_the_reason_for_a_revert_are_not_causes(nlp):
+    text = (
+        "The search cluster was unreachable for some users for three hours.\n\n"
+        "• 09:10 UTC: the alias change is deployed.\n"
+        "• 09:30 UTC: users report lookups failing.\n"
+        "• 12:10 UTC: the alias change is reverted.\n\n"
+        "The alias change created a window in which the two name servers disagreed.\n\n"
+        "Even so, there are two mitigating factors working in our favor:\n"
+        "• The window was a few seconds long, much shorter than the record TTL.\n"
+        "• A cache caught in the window should have retried after ten minutes.\n\n"
+        "I don't believe the earlier hostname cleanup was causing issues.\n\n"
+        "The reason for the partial revert was that the new alias had to stay to avoid "
+        "confusing caches further.\n\n"
+        "I had hit this before and should have known it, but I didn't think of it at once, "
+        "which extended the outage by ten minutes.\n\n"
+        "The plan did not use the primary key, so it ended up scanning every row of the table.\n"
+    )
+    assert [c.text for c in _analyze(nlp, text).causes] == [
+        "I had hit this before and should have known it, but I didn't think of it at once, "
+        "which extended the outage by ten minutes.",
+        "The plan did not use the primary key, so it ended up scanning every row of the table.",
+    ]
+
+
+def test_a_dated_row_that_says_the_patch_contained_a_typo_names_the_cause(nlp):
+    text = (
+        "The wiki served errors for two minutes during a config deploy.\n\n"
+        "• 23:49 A patch is merged to move the spam filter to the new loader. This patch "
+        "contained a typo in the extension name.\n"
+        "• 23:50 The patch is synced and errors start.\n"
+        "• 23:52 The patch is reverted and errors stop.\n"
+    )
+    assert [c.text for c in _analyze(nlp, text).causes] == [
+        "This patch contained a typo in the extension name."
+    ]

@@ -94,6 +94,7 @@ SPECULATION = re.compile(
     r"responsible|a recipe)\b|\b(could|might|may) have (contributed|caused|led|triggered|"
     r"resulted|gone out|made|exacerbated|worsened|amplified|aggravated|compounded)\b|"
     r"\b(i|we) (suspect|believe|think|guess)\b|"
+    r"\b(i|we) (don't|do not|didn't|did not) (believe|think)\b(?! (of|about|to|twice)\b)|"
     r"\b(likely|possible|potential) (culprit|cause|explanation)s?\b|\binconclusive\b|"
     r"\bunclear (if|whether)\b|\b(perhaps|presumably|possibly|probably|most likely)\b|"
     r"\b(assumed|believed|thought|suspected) to be (due|caused|because|related)\b|"
@@ -126,6 +127,12 @@ NEXT_STEP = re.compile(
     r"\b(we|you) (may|might|could) (also )?(want to|wish to|consider)\b"
 )
 ADVICE = re.compile(r"\b(should|shouldn't|ought to)\b|" + NEXT_STEP.pattern)
+# Why the team responded as it did ("The reason for the partial revert was that ..."), not why
+# the incident happened.
+RESPONSE_REASON = re.compile(
+    r"\b(reason|rationale|motivation) (for|behind) (the|this|that|our|a) ([\w-]+ ){0,2}(revert|"
+    r"rollback|roll-back|decision|choice|workaround|failover|restart|delay in)\b"
+)
 # A guess at what made it worse ("it might have exacerbated the problem"), left open.
 HEDGED_EFFECT = re.compile(
     r"\b(could|might|may) (also )?have (contributed|caused|made|exacerbated|worsened|amplified|"
@@ -234,6 +241,8 @@ def is_causal(view: SentenceView) -> bool:
         return False  # "It could be that the pool was draining", "great job debugging"
     if ADVICE.search(lowered) and not counterfactual:
         return False
+    if RESPONSE_REASON.search(lowered):
+        return False  # "The reason for the partial revert was that ...": why they did it
     if is_imperative(view.text, view.span) and not is_finite_statement(view.text, view.span):
         return False  # "Fix bug preventing ..." asks for a change: an action
     if CAUSE_FIELD.match(lowered):
@@ -368,7 +377,7 @@ NAMES_CAUSE = re.compile(
     r"\b(is|was) (because|due to)\b|^\W*due to\b|\b(it )?turn(s|ed) out\b|"
     # "... plus in-progress schema changes is the cause.", "That was a mistake: ..."
     r"\b(is|was|are|were) the (\w+ ){0,2}cause\b|\b(is|was|'s) a mistake\b|"
-    r"\b(has|had) (a|an) (\w+ ){0,2}bug\b"
+    r"\b(has|had|contains|contained|introduced) (a|an) (\w+ ){0,2}(bug|typo|mistake|flaw|defect)\b"
 )
 
 
@@ -440,8 +449,24 @@ def _announces_causes(view: SentenceView) -> bool:
     return (
         lowered.endswith(":")
         and not CAUSE_SEARCH_LEAD.search(lowered)
+        and not MITIGATION.search(lowered)
         and bool(LEAD_IN_CAUSES.search(lowered))
     )
+
+
+# What worked against the failure ("there are two mitigating factors working in our favor:",
+# "What limited the impact:"): the list below it holds no causes.
+MITIGATION = re.compile(
+    r"\bmitigating (factors?|circumstances)\b|\bin (our|their|its) favou?r\b|"
+    r"\bwent (well|right)\b|\bwhat saved us\b|"
+    r"\b(helped|limited|reduced|contained) (the )?(impact|damage|blast radius|scope)\b"
+)
+
+
+def _announces_mitigation(view: SentenceView) -> bool:
+    """A sentence ending with a colon that announces what limited the damage."""
+    lowered = normalize_quotes(view.text).lower().rstrip(" *_\n")
+    return lowered.endswith(":") and bool(MITIGATION.search(lowered))
 
 
 # "the following conclusions:", "what caused it:" announce findings or questions, not causes.
@@ -495,10 +520,18 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
         lists, regions = factor_lists(views, text)
         explained = regions[-1] if lists and regions[-1][0] >= 0 else explained
         factors = [item for run in lists for item in run]
-    listed = {i for item in factors for i in item}
+    runs = list_runs(views, text)
+    # The items of a list announced as what limited the damage are not causes.
+    shielded = {
+        j
+        for k, view in enumerate(views)
+        if _announces_mitigation(view)
+        for item in _announced_items(views, runs, k)
+        for j in item
+    }
+    listed = {i for item in factors for i in item} | shielded
     announced: list[list[int]] = []
     leads: set[int] = set()
-    runs = list_runs(views, text)
     for k, view in enumerate(views):
         items = _announced_items(views, runs, k) if _announces_causes(view) else []
         if items and view.sentence.block_kind == "paragraph" and len(view.text) <= 120:
@@ -598,7 +631,8 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
         causes.append(Cause(text=text[start:end], start=start, end=end, kind=kind, sentence=first))
         i = last + 1
     if factors or announced:
-        causes.extend(_factor_causes(text, views, factors + announced))
+        kept = [item for item in factors + announced if not shielded.intersection(item)]
+        causes.extend(_factor_causes(text, views, kept))
         causes.sort(key=lambda cause: cause.start)
     return tuple(causes)
 

@@ -235,7 +235,9 @@ CAUSE_STRONG = re.compile(
     r"byproduct|by-product)s? of\b|\bas a (direct )?consequence of\b|"
     r"\b(limits?|quotas?|ceiling)\b[^.;]{0,60}\b(which |that )?(has|have|had) (also )?been "
     r"(hit|reached|exceeded)\b|"
-    r"\b(has|had|have|contains|contained) (a|an) (\w+ ){0,2}(typo|mistake|flaw|defect)\b"
+    r"\b(has|had|have|contains|contained) (a|an) (\w+ ){0,2}(typo|mistake|flaw|defect)\b|"
+    # "The plan did not use the index, so it ended up scanning every row"
+    r"\bso (it|this|that|they|the [\w-]+) (\w+ )?ended up\b"
 )
 CAUSE_WEAK = re.compile(
     r"\bbug\b|\bregression\b|\bhuman error\b|\btypo\b|\bexpired\b|\bsaturat|\bspike\b|"
