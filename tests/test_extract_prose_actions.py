@@ -644,7 +644,6 @@ PROGRESS_PHRASINGS = [
         "in_progress",
     ),
     ("The company is conducting a thorough review to learn from the outage.", "in_progress"),
-    ("The database layer is receiving fixes for two failover bugs.", "in_progress"),
 ]
 
 
@@ -687,3 +686,14 @@ def test_safeguards_the_provider_added_since_are_done_and_response_tools_are_not
         "Acme implemented additional safeguards, including hardware keys for staff.": "done",
         "They also built new tools for customers, such as a key scanner.": "done",
     }
+
+
+@pytest.mark.models
+def test_a_list_of_work_done_with_one_follow_up_among_response_steps_is_a_follow_up(nlp):
+    lead = "On May 3 attackers used a stolen session to reach the build cluster.\n\n"
+    mixed = (
+        "Further remediation included revoking all deploy tokens, placing limits on token "
+        "scopes and requiring hardware keys."
+    )
+    actions = {a.text: a.status for a in _analysis(nlp, lead + mixed + "\n").actions}
+    assert actions == {mixed: "done"}

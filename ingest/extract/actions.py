@@ -120,8 +120,7 @@ IN_PROGRESS_WORDS = re.compile(
 DONE_LISTED = (
     r"(?<!mitigation )(?<!recovery )\b(?:actions|remediations?|improvements|changes|measures|"
     r"safeguards) included\b(?! (?:reverting|rolling back|restarting|rebooting|failing over|"
-    r"restoring|disabling|re-?enabling|scaling up|revoking|rotating|resetting|invalidating|"
-    r"purging|notifying)\b)"
+    r"restoring|disabling|re-?enabling|scaling up)\b)"
 )
 DONE_WORDS = re.compile(
     r"\b(?:we(?: have|'ve)|has been|have been|was|were) (?:already |since |now |also )*"
@@ -404,6 +403,21 @@ def _has_action_language(
     return bool(MODAL_PLAN.search(lowered)) or not is_finite_statement(text, span)
 
 
+# Steps of the response itself, when a sentence lists what was done ("... included revoking
+# the tokens, rotating the keys and notifying customers").
+RESPONSE_STEP = re.compile(
+    r"(reverting|rolling|restarting|rebooting|failing|restoring|disabling|re-?enabling|scaling|"
+    r"revoking|rotating|resetting|invalidating|purging|notifying|contacting|deleting)"
+)
+
+
+def _response_only(listed: str) -> bool:
+    """Every step a list of work names (by its gerunds) is a step of the response: revoking,
+    rotating, restarting ...; one other step ("placing limits on ...") makes it follow-up work."""
+    steps = re.findall(r"(?:^|,|\band\b|\bor\b)\s*(?:and\s+)?([a-z-]+ing)\b", listed.strip())
+    return bool(steps) and all(RESPONSE_STEP.fullmatch(step) for step in steps)
+
+
 def _follow_up(action: Action, lowered: str) -> bool:
     """Outside action sections, a step done during the response ("we rolled out the fix") is
     narrative; only plans, work in progress and steps taken since count as action items."""
@@ -411,6 +425,9 @@ def _follow_up(action: Action, lowered: str) -> bool:
         return True
     if PREVENTED_SINCE.match(lowered) or DONE_SINCE.match(lowered) or HOLD.search(lowered):
         return True  # "To prevent recurrence, Acme disabled ...", "Post-incident, X was ..."
+    listed = re.search(DONE_LISTED, lowered)
+    if listed and _response_only(lowered[listed.end() :]):
+        return False  # "Later actions included revoking the tokens and rotating the keys"
     if re.search(DONE_LISTED + "|" + TEAM_DID + "|" + MEASURES_ADDED, lowered):
         return True  # "Other remediations included ...", "Acme implemented new safeguards"
     if PREVENTIVE_CHANGE.search(lowered):

@@ -450,10 +450,7 @@ PROGRESS_PROSE = (
     r"workstream|working group|task force)\b|"
     # "The company is conducting a thorough review to learn from the outage".
     r"\b(?:is|are) (?:also |now |currently )?(?:conducting|undertaking|carrying out|performing) "
-    r"(?:a|an) [^.;]{0,40}?\b(?:review|audit|assessment)\b|"
-    # "The database layer is receiving fixes for two failover bugs".
-    r"\b(?:is|are) (?:also |now |currently )?(?:receiving|getting) (?:\w+ ){0,2}(?:fixes|"
-    r"improvements|upgrades|enhancements|patches)\b"
+    r"(?:a|an) [^.;]{0,40}?\b(?:review|audit|assessment)\b"
 )
 
 # A fix proposed for later ("A fix proposed was to drop the lock while logging", "A cleaner
