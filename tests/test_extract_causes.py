@@ -1169,3 +1169,17 @@ def test_a_dated_row_that_says_the_patch_contained_a_typo_names_the_cause(nlp):
     assert [c.text for c in _analyze(nlp, text).causes] == [
         "This patch contained a typo in the extension name."
     ]
+
+
+def test_blocked_traffic_a_cascading_outage_and_what_a_compromise_allowed_are_causes(nlp):
+    text = (
+        "The API was unreachable for an hour.\n\n"
+        "A new firewall rule blocked legitimate traffic to the API gateway.\n\n"
+        "The queue outage cascaded into the billing and search services.\n\n"
+        "A support laptop was compromised, allowing the attacker to read customer tickets.\n"
+    )
+    assert [c.text for c in _analyze(nlp, text).causes] == [
+        "A new firewall rule blocked legitimate traffic to the API gateway.",
+        "The queue outage cascaded into the billing and search services.",
+        "A support laptop was compromised, allowing the attacker to read customer tickets.",
+    ]

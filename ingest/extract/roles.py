@@ -237,7 +237,13 @@ CAUSE_STRONG = re.compile(
     r"(hit|reached|exceeded)\b|"
     r"\b(has|had|have|contains|contained) (a|an) (\w+ ){0,2}(typo|mistake|flaw|defect)\b|"
     # "The plan did not use the index, so it ended up scanning every row"
-    r"\bso (it|this|that|they|the [\w-]+) (\w+ )?ended up\b"
+    r"\bso (it|this|that|they|the [\w-]+) (\w+ )?ended up\b|"
+    # What a fault did next: "The rule blocked legitimate traffic", "The outage cascaded into
+    # other services", "a stolen laptop, allowing the attacker to ...".
+    r"\bblock(ed|s|ing) (all |legitimate |the |some |most |incoming |outgoing |new )?([\w-]+ )?"
+    r"(traffic|requests|connections|access|writes|logins)\b|\bcascad(ed|ing|es) (in)?to\b|"
+    r"\b(enabling|allowing|letting|allowed|enabled) (the |an? )?(attacker|intruder|threat actor|"
+    r"unauthori[sz]ed|malicious|adversar)"
 )
 CAUSE_WEAK = re.compile(
     r"\bbug\b|\bregression\b|\bhuman error\b|\btypo\b|\bexpired\b|\bsaturat|\bspike\b|"
