@@ -1183,3 +1183,29 @@ def test_blocked_traffic_a_cascading_outage_and_what_a_compromise_allowed_are_ca
         "The queue outage cascaded into the billing and search services.",
         "A support laptop was compromised, allowing the attacker to read customer tickets.",
     ]
+
+
+def test_lacks_missing_fixes_late_effects_dependencies_and_slowed_recovery_are_causes(nlp):
+    text = (
+        "The billing API was down for four hours.\n\n"
+        "The standby region lacked a tested failover runbook.\n\n"
+        "Load testing of the release is insufficient.\n\n"
+        "The billing hosts did not contain the kernel fix for the driver hang.\n\n"
+        "The new limit didn't take effect until the next deploy a day later.\n\n"
+        "This hang happened before and was meant to be fixed by the driver upgrade.\n\n"
+        "The change made the billing service dependent on a single cache node.\n\n"
+        "The shared queue design set the stage for a thundering herd.\n\n"
+        "Access rules at the site made the repair slow, prolonging the recovery.\n\n"
+        "The cache loss broke many internal tools, hindering the team's ability to diagnose it.\n"
+    )
+    assert [c.text for c in _analyze(nlp, text).causes] == [
+        "The standby region lacked a tested failover runbook.",
+        "Load testing of the release is insufficient.",
+        "The billing hosts did not contain the kernel fix for the driver hang.",
+        "The new limit didn't take effect until the next deploy a day later.",
+        "This hang happened before and was meant to be fixed by the driver upgrade.",
+        "The change made the billing service dependent on a single cache node.",
+        "The shared queue design set the stage for a thundering herd.",
+        "Access rules at the site made the repair slow, prolonging the recovery.",
+        "The cache loss broke many internal tools, hindering the team's ability to diagnose it.",
+    ]

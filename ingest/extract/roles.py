@@ -243,7 +243,21 @@ CAUSE_STRONG = re.compile(
     r"\bblock(ed|s|ing) (all |legitimate |the |some |most |incoming |outgoing |new )?([\w-]+ )?"
     r"(traffic|requests|connections|access|writes|logins)\b|\bcascad(ed|ing|es) (in)?to\b|"
     r"\b(enabling|allowing|letting|allowed|enabled) (the |an? )?(attacker|intruder|threat actor|"
-    r"unauthori[sz]ed|malicious|adversar)"
+    r"unauthori[sz]ed|malicious|adversar)|"
+    # A lack or a weakness told as a predicate: "newer products lacked robust recovery
+    # procedures", "QA is insufficient", "the install did not contain the bug fix", "the change
+    # didn't take effect until a week later", "it was meant to be fixed by ...", "this change made
+    # the cluster dependent on ...", "set the stage for", "prolonging the recovery", "broke many
+    # tools", "hindering their ability to ...".
+    r"\black(ed|s)\b|\b(is|was|are|were) (\w+ )?(insufficient|inadequate)\b|"
+    r"\b(did not|didn't|does not|doesn't) (contain|include|have) (an? |the )?(\w+ ){0,2}"
+    r"(bug ?fix|fix|patch)(es)?\b|\b(did not|didn't|does not|doesn't) take effect\b|"
+    r"\b(is|was|are|were) (meant|supposed) to (be fixed|have been fixed|fix|prevent)\b|"
+    r"\bmade ([\w-]+ ){1,5}(dependent on|vulnerable to|susceptible to)\b|\bset the stage for\b|"
+    r"\b(prolong|extend|lengthen)(ed|ing|s)? (the |its |our )?(recovery|resolution|restoration)\b|"
+    r"\bbroke (many|several|most|some|multiple|every|critical|various)\b|"
+    r"\b(hinder|hamper|imped)(ed|ing|es|s)? (the |our |their |its )?(\w+ )?(ability|recovery|"
+    r"efforts?|diagnosis|investigation|response)\b"
 )
 CAUSE_WEAK = re.compile(
     r"\bbug\b|\bregression\b|\bhuman error\b|\btypo\b|\bexpired\b|\bsaturat|\bspike\b|"
