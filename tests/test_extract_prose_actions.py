@@ -697,3 +697,13 @@ def test_a_list_of_work_done_with_one_follow_up_among_response_steps_is_a_follow
     )
     actions = {a.text: a.status for a in _analysis(nlp, lead + mixed + "\n").actions}
     assert actions == {mixed: "done"}
+
+
+@pytest.mark.models
+def test_a_requirement_put_in_place_since_is_a_done_follow_up_and_a_block_is_not(nlp):
+    lead = "On May 3 a leaked token let an outsider push to the main branch.\n\n"
+    since = "Every other repository was configured to require a passing build before a push."
+    actions = {a.text: a.status for a in _analysis(nlp, lead + since + "\n").actions}
+    assert actions == {since: "done"}
+    block = "The firewall was updated to block the attacking addresses."
+    assert not _analysis(nlp, lead + block + "\n").actions

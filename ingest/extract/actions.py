@@ -41,6 +41,7 @@ from .roles import (
     MEASURES_ADDED,
     NAMED_WORK_PLANNED,
     PROGRESS_PROSE,
+    RESTRICTION_ADDED,
     SINCE_WORK,
     STATUS_LEAD,
     SUGGESTED_FIX,
@@ -139,7 +140,9 @@ DONE_WORDS = re.compile(
     + "|"
     + TEAM_DID
     + "|"
-    + MEASURES_ADDED,
+    + MEASURES_ADDED
+    + "|"
+    + RESTRICTION_ADDED,
     re.IGNORECASE,
 )
 PLANNED_WORDS = re.compile(
@@ -430,6 +433,8 @@ def _follow_up(action: Action, lowered: str) -> bool:
         return False  # "Later actions included revoking the tokens and rotating the keys"
     if re.search(DONE_LISTED + "|" + TEAM_DID + "|" + MEASURES_ADDED, lowered):
         return True  # "Other remediations included ...", "Acme implemented new safeguards"
+    if re.search(RESTRICTION_ADDED, lowered):
+        return True  # "The other repositories were configured to require review"
     if PREVENTIVE_CHANGE.search(lowered):
         return True  # "A quota was put in place to avoid ..."
     return bool(

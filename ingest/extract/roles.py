@@ -496,6 +496,15 @@ MEASURES_ADDED = (
     r"(?![^.;]*\b(?:backlog|to (?:restore|recover|mitigate|drain|clear|bring back)\b))"
 )
 
+# A requirement put in place since ("The other repositories were configured to require
+# review before a push", "Token scopes have been tightened to restrict writes"): a done
+# follow-up; not the block that stops an attack ("The firewall was updated to block them").
+RESTRICTION_ADDED = (
+    r"\b(?:was|were|has been|have been) (?:\w+ly )?(?:configured|updated|changed|modified|"
+    r"tightened|adjusted|refreshed|revised|reconfigured|hardened) to (?:now |also )?(?:require|"
+    r"enforce|restrict|disallow|forbid)\b"
+)
+
 # Commitment or progress with "we" (or a status marker): enough on its own for an action.
 ACTION_CUES = re.compile(
     # "we will see this again" predicts; it commits to nothing.
@@ -549,6 +558,8 @@ ACTION_CUES = re.compile(
     + SUGGESTED_FIX
     + "|"
     + MEASURES_ADDED
+    + "|"
+    + RESTRICTION_ADDED
     + "|"
     # "Going forward, every change needs two reviewers": a commitment.
     r"^\W*(going|moving) forward,(?! (we|they|customers|users) (expect|anticipate|believe|think|"
