@@ -1209,3 +1209,17 @@ def test_lacks_missing_fixes_late_effects_dependencies_and_slowed_recovery_are_c
         "Access rules at the site made the repair slow, prolonging the recovery.",
         "The cache loss broke many internal tools, hindering the team's ability to diagnose it.",
     ]
+
+
+def test_what_slowed_repair_suppressed_paging_and_a_shortfall_that_stalled_are_causes(nlp):
+    text = (
+        "The job queue was stuck for six hours.\n\n"
+        "It was difficult to get in touch with the owners of the queue service.\n\n"
+        "Once the host is down its other checks are suppressed, so no other paging went out.\n\n"
+        "Queue capacity is far below the peak rate, so the workers stagnated.\n"
+    )
+    assert [c.text for c in _analyze(nlp, text).causes] == [
+        "It was difficult to get in touch with the owners of the queue service.",
+        "Once the host is down its other checks are suppressed, so no other paging went out.",
+        "Queue capacity is far below the peak rate, so the workers stagnated.",
+    ]

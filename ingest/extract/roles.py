@@ -257,7 +257,15 @@ CAUSE_STRONG = re.compile(
     r"\b(prolong|extend|lengthen)(ed|ing|s)? (the |its |our )?(recovery|resolution|restoration)\b|"
     r"\bbroke (many|several|most|some|multiple|every|critical|various)\b|"
     r"\b(hinder|hamper|imped)(ed|ing|es|s)? (the |our |their |its )?(\w+ )?(ability|recovery|"
-    r"efforts?|diagnosis|investigation|response)\b"
+    r"efforts?|diagnosis|investigation|response)\b|"
+    # What slowed detection or repair, and what a shortfall led to: "It was difficult to get in
+    # touch with the owners", "checks are suppressed, so no other paging was sent", "capacity is
+    # far below that, so the system stagnated".
+    r"\b(was|were) (\w+ )?(hard|difficult|tricky|impossible) to (spot|notice|detect|catch|see|"
+    r"diagnose|debug|reach|get in touch|find|identify|foresee)\b|"
+    r"\bso no (other |further )?(paging|pages?|alerts?|alarms?|notifications?)\b|"
+    r"\bso (the|it|this|our|its) ([\w-]+ ){0,2}(stagnated|stalled|crashed|fell over|went down|"
+    r"froze|hung)\b"
 )
 CAUSE_WEAK = re.compile(
     r"\bbug\b|\bregression\b|\bhuman error\b|\btypo\b|\bexpired\b|\bsaturat|\bspike\b|"
