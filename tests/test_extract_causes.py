@@ -1223,3 +1223,32 @@ def test_what_slowed_repair_suppressed_paging_and_a_shortfall_that_stalled_are_c
         "Once the host is down its other checks are suppressed, so no other paging went out.",
         "Queue capacity is far below the peak rate, so the workers stagnated.",
     ]
+
+
+@pytest.mark.models
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "We find out the root cause and take some corrective action so it does not recur.",
+        "The cause of the problem was immediately apparent.",
+        "After an hour we tracked down the real root cause and reverted the change.",
+    ],
+)
+def test_finding_the_cause_is_not_a_cause(nlp, sentence):
+    text = f"The search cluster went down because a bad query crashed the master.\n\n{sentence}\n"
+    causes = [c.text for c in _analyze(nlp, text).causes]
+    assert causes == ["The search cluster went down because a bad query crashed the master."]
+
+
+@pytest.mark.models
+def test_a_ticket_that_asks_why_something_caused_the_issue_is_not_a_cause(nlp):
+    text = (
+        "The search cluster went down because a bad query crashed the master.\n\n"
+        "Follow-up:\n\n"
+        "- T1234 - Determine why switching the wikis to the new store caused the issue\n"
+    )
+    analysis = _analyze(nlp, text, fmt="markdown")
+    assert [c.text for c in analysis.causes] == [
+        "The search cluster went down because a bad query crashed the master."
+    ]
+    assert [a.status for a in analysis.actions] == ["planned"]

@@ -306,8 +306,16 @@ CAUSE_FINDING = re.compile(
 CAUSE_SEARCH = re.compile(
     r"\b(determine|determining|find|finding|found|identify|identifying|located|fixed|addressed|"
     r"search(ing)? for|investigat\w*|"
-    r"understand(ing)?|analy[sz]\w*|of|on|into|complete[d]?|for|around|about|regarding|behind)"
-    r"\s+(a|the|our|any|its)\s+(root[\s-]cause|cause|source)|"
+    r"understand(ing)?|analy[sz]\w*|of|on|into|complete[d]?|for|around|about|regarding|"
+    r"behind)\s+(a|the|our|any|its)\s+(root[\s-]cause|cause|source)|"
+    # "We find out the root cause and ...", not "I tracked down the actual root cause:" (it
+    # introduces the cause)
+    r"\b(find(s|ing)? out|found out|track(s|ed|ing)? down|figur(e|es|ed|ing) out|pin(ned)? down)"
+    r"\s+(a|the|our|any|its)\s+((actual|real|exact|underlying|true|likely|probable)\s+)?"
+    r"(root[\s-]cause|cause|source)(?!\s*:)|"
+    # "The cause of the problem was immediately apparent": that it was found, not what it was
+    r"\bthe (root[\s-])?cause (of (the|this|that) \w+ )?(was|is|became) (immediately |quickly |"
+    r"soon |now |not |still )?(apparent|clear|obvious|evident|unclear|unknown)\b(?!\s*[:,-])|"
     r"\b(explored|considered|examined|investigated|checked) (various |several |possible |"
     r"potential |other |many )?causes\b|"
     # "engineers identified the root cause by 13:01" (not "identified the root cause as ...")
@@ -637,7 +645,7 @@ ACTION_ANNOUNCEMENT = re.compile(
     r"\baction items? (that|should|have)\b|\bunder action items\b"
 )
 ACTION_IMPERATIVE = re.compile(
-    r"^(add|create|implement|improve|investigate|review|update|document|migrate|upgrade|remove|"
+    r"^(add|create|implement|improve|investigate|determine|review|update|document|migrate|upgrade|remove|"
     r"set up|setup|configure|enable|disable|monitor|alert|automate|ensure|introduce|increase|"
     r"reduce|write|build|fix|change|move|replace|deploy|evaluate|consider|define|establish|"
     r"make|limit|test|audit|rotate|switch|separate|split|tune|refactor|train|schedule|"
@@ -717,7 +725,9 @@ PAST_ACTION = re.compile(
     re.IGNORECASE,
 )
 LEAD_IN = re.compile(
-    r"^\W*(\*\*|__)[^*_\n]{1,80}(\*\*|__)\s*[:.\u2013\u2014-]*\s*|^[^:\n]{1,60}:\s+"
+    r"^\W*(\*\*|__)[^*_\n]{1,80}(\*\*|__)\s*[:.\u2013\u2014-]*\s*|^[^:\n]{1,60}:\s+|"
+    # a ticket that heads a task ("T1234 - Determine why ...", "OPS-42 – Add ...")
+    r"^\W*([a-z]+:)?([A-Z][A-Z0-9]*-\d+|T\d+|#\d+)\s*[\u2013\u2014-]\s+"
 )
 
 
