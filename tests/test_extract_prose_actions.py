@@ -707,3 +707,57 @@ def test_a_requirement_put_in_place_since_is_a_done_follow_up_and_a_block_is_not
     assert actions == {since: "done"}
     block = "The firewall was updated to block the attacking addresses."
     assert not _analysis(nlp, lead + block + "\n").actions
+
+
+@pytest.mark.models
+@pytest.mark.parametrize(
+    ("sentence", "status"),
+    [
+        (
+            "Acme is now manually auditing all certificates and enhancing automation to prevent "
+            "similar issues.",
+            "in_progress",
+        ),
+        (
+            "Acme also started operator training and is working to modify the renewal job to "
+            "skip stale entries.",
+            "in_progress",
+        ),
+        (
+            "New gateway configurations have been deployed to protect the edge devices from "
+            "similar expiry events in the future.",
+            "done",
+        ),
+        (
+            "A more permanent fix was proposed to change how the renewal job orders its queue.",
+            "planned",
+        ),
+        (
+            "The legacy audit plugin was disabled and then completely removed to prevent "
+            "recurrence.",
+            "done",
+        ),
+        (
+            "In response, Acme modified the renewal tool to validate chains and added safeguards "
+            "to prevent renewals that skip validation.",
+            "done",
+        ),
+    ],
+)
+def test_changes_made_since_to_prevent_a_recurrence_are_actions(nlp, sentence, status):
+    text = (
+        "On March 3, the payments API returned errors for two hours. The root cause was an "
+        "expired certificate on the internal gateway. Engineers rotated the certificate and "
+        f"service recovered at 16:10 UTC.\n\n{sentence}\n"
+    )
+    actions = _analysis(nlp, text).actions
+    assert [(a.text, a.status) for a in actions] == [(sentence, status)]
+
+
+@pytest.mark.models
+def test_a_step_that_stops_the_damage_is_still_not_an_action(nlp):
+    text = (
+        "On March 3, the payments API returned errors because of abusive traffic.\n\n"
+        "A block rule has been deployed to prevent further abuse, and service recovered.\n"
+    )
+    assert _analysis(nlp, text).actions == ()

@@ -40,6 +40,7 @@ from .roles import (
     LEAD_IN,
     MEASURES_ADDED,
     NAMED_WORK_PLANNED,
+    PREVENTION_DONE,
     PROGRESS_PROSE,
     RESTRICTION_ADDED,
     SINCE_WORK,
@@ -102,8 +103,9 @@ IN_PROGRESS_WORDS = re.compile(
     r"\b(?:is|are) being (?:deployed|rolled|implemented|added|built|developed|worked on|tested)\b|"
     r"\bcurrently (?:being|working|in progress|underway|implementing|rolling|testing)\b|"
     # Progress told in the third person ("AWS is reviewing ...", "are being updated").
-    r"\b(?:is|are) (?:also |now |currently |actively |already )*(?:working on|reviewing|"
-    r"implementing|enhancing|collaborating|developing|building|prioriti[sz]ing|investing in|"
+    r"\b(?:is|are) (?:also |now |currently |actively |already )*(?:\w+ly )?(?:working on|"
+    r"working to|reviewing|implementing|enhancing|collaborating|developing|building|"
+    r"prioriti[sz]ing|investing in|"
     r"evaluating|rolling out|re-?architecting|redesigning|exploring|introducing|auditing|"
     r"establishing|strengthening|hardening)\b|\bwe (?:will )?continue to (?:work|invest|improve|"
     r"review)\b|"
@@ -142,12 +144,15 @@ DONE_WORDS = re.compile(
     + "|"
     + MEASURES_ADDED
     + "|"
-    + RESTRICTION_ADDED,
+    + RESTRICTION_ADDED
+    + "|"
+    + PREVENTION_DONE,
     re.IGNORECASE,
 )
 PLANNED_WORDS = re.compile(
     r"\bwe(?: will|'ll| are going to|'re going to| plan| intend| aim)\b|\bwill be\b|\bwill\b|"
     r"\bplan(?:ned|s)? to\b|\b(?:aims?|intends?|committed|commits|pledged) to\b|"
+    r"\b(?:was|were|has been|have been) proposed\b|"
     r"\bplans (?:several|numerous|a number of|further|additional|various|multiple)\b|"
     r"\b(?:going|moving) forward\b|\blonger term\b|\bin the future\b|\bshould\b|"
     r"\bneeds?\b|\bmust\b|\bwould like to\b|\bnext (?:week|month|quarter|year)\b|\bTODO\b|"
@@ -435,8 +440,8 @@ def _follow_up(action: Action, lowered: str) -> bool:
         return True  # "Other remediations included ...", "Acme implemented new safeguards"
     if re.search(RESTRICTION_ADDED, lowered):
         return True  # "The other repositories were configured to require review"
-    if PREVENTIVE_CHANGE.search(lowered):
-        return True  # "A quota was put in place to avoid ..."
+    if PREVENTIVE_CHANGE.search(lowered) or re.search(PREVENTION_DONE, lowered):
+        return True  # "A quota was put in place to avoid ...", "... added safeguards"
     return bool(
         re.search(
             r"\b(already|since|now|going forward|follow[- ]?up|permanent)",

@@ -522,6 +522,20 @@ RESTRICTION_ADDED = (
 )
 
 # Commitment or progress with "we" (or a status marker): enough on its own for an action.
+# A change made since so that it cannot happen again ("New alerting has been deployed to catch
+# expiring certificates in the future", "the plugin was removed to prevent recurrence", "...
+# and added safeguards to prevent ..."), not one that stops the damage ("... disabled to
+# prevent further abuse").
+PREVENTION_DONE = (
+    r"\b(has|have|had) been (\w+ly )?(added|deployed|implemented|introduced|put in place|updated|"
+    r"configured|built|installed|enabled|tightened|hardened|removed|disabled|changed|modified|"
+    r"adjusted)\b[^.;]*(\bto (prevent|avoid|protect|guard|catch|detect)\b(?! (any )?further\b)|"
+    r"\bin the future\b|\bgoing forward\b|\brecurrence\b|\bfrom (recurring|happening again)\b)|"
+    r"\b(was|were) (\w+ly )?(\w+ and (then )?(\w+ly )?)?(removed|replaced|added|introduced|"
+    r"implemented|put in place)\b[^.;]*\bto prevent (a )?(recurrence|similar|future)\b|"
+    r"\b(added|introduced|implemented|built|installed|put in place) (\w+ ){0,3}(safeguards?|"
+    r"guardrails?|protections?|validation checks?)\b"
+)
 ACTION_CUES = re.compile(
     # "we will see this again" predicts; it commits to nothing.
     r"\bwe ?(?!(will|'ll) (probably |likely |again )?(see|experience|encounter|run into)\b)"
@@ -557,10 +571,13 @@ ACTION_CUES = re.compile(
     r"\bplans (several|numerous|a number of|further|additional|various|multiple) |"
     r"\b(they|the (\w+ ){0,2}teams?|engineers|the company) (will|'ll|are going to)\b|"
     # Not the generic "you" ("... when you are working on that part of the stack").
-    r"(?<!\byou )\b(is|are) (also |now |currently |actively |already )*(working on|reviewing|"
+    r"(?<!\byou )\b(is|are) (also |now |currently |actively |already )*(\w+ly )?(working on|"
+    r"working to|reviewing|"
     r"implementing|enhancing|collaborating|developing|building|prioriti[sz]ing|investing in|"
     r"evaluating|rolling out|re-?architecting|redesigning|exploring|introducing|auditing|"
-    r"establishing|strengthening|hardening)\b|"
+    r"establishing|strengthening|hardening)\b|" + PREVENTION_DONE + r"|"
+    # A fix put forward for later ("A more permanent fix was proposed to ...").
+    r"\b(fix|solution|change|improvement)s? (was|were|has been|have been) proposed\b|"
     # "We continue to work with the vendor to ...": work still going on.
     r"\bwe (will )?continue to (work|invest|improve|review)\b|"
     + TEAM_AT_WORK
