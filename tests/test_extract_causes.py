@@ -1252,3 +1252,20 @@ def test_a_ticket_that_asks_why_something_caused_the_issue_is_not_a_cause(nlp):
         "The search cluster went down because a bad query crashed the master."
     ]
     assert [a.status for a in analysis.actions] == ["planned"]
+
+
+@pytest.mark.models
+def test_a_sentence_that_goes_on_with_the_mechanism_joins_its_cause(nlp):
+    first = (
+        "The payments API failed for two hours on March 3 because a bad configuration flag "
+        "disabled the connection pool."
+    )
+    text = (
+        f"{first} It then opened a new database connection for every single request.\n\n"
+        "Engineers restored the flag at 16:10 UTC.\n"
+    )
+    causes = [c.text for c in _analyze(nlp, text).causes]
+    assert causes == [f"{first} It then opened a new database connection for every single request."]
+    # a rejected guess that follows does not join it
+    guess = f"{first} It is unlikely that the cache played any part.\n"
+    assert [c.text for c in _analyze(nlp, guess).causes] == [first]

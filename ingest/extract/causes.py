@@ -618,7 +618,7 @@ def extract_causes(text: str, views: list[SentenceView]) -> tuple[Cause, ...]:
             last + 1 < len(views)
             and views[last + 1].block == view.block
             and CONTINUATION.match(views[last + 1].text)
-            and is_causal(views[last + 1])
+            and (is_causal(views[last + 1]) or _carries_on(views[last + 1]))
             and not (told_elsewhere and CONSEQUENCE.match(views[last + 1].text))
         ):
             last += 1
@@ -648,6 +648,19 @@ CHANGE_IS_FIX = re.compile(
 )
 
 
+def _carries_on(view: SentenceView) -> bool:
+    """A sentence of a cause's paragraph that goes on with its mechanism ("This flag made the
+    workers skip the lock. It then ..."), though it names no cause itself."""
+    return (
+        view.sentence.block_kind == "paragraph"
+        and view.sentence.role in ("cause", "other")
+        and _not_rejected(view)
+        and not _is_question(view.text)
+        and not SPECULATION.search(normalize_quotes(view.text).lower())
+        and not re.search(r"\b(unlikely|not clear|unclear|unknown)\b", view.text, re.I)
+    )
+
+
 def _opening_change(views: list[SentenceView], i: int) -> bool:
     """A sentence of the opening paragraphs of a report (before any list, at most one
     paragraph before it) that tells a change being shipped: what set the incident off, in
@@ -666,6 +679,8 @@ def _opening_change(views: list[SentenceView], i: int) -> bool:
         and not CHANGE_IS_FIX.search(lowered)
         and _not_rejected(view)
         and not _is_question(view.text)
+        and not SPECULATION.search(normalize_quotes(view.text).lower())
+        and not re.search(r"\b(unlikely|not clear|unclear|unknown)\b", view.text, re.I)
     )
 
 
