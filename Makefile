@@ -38,12 +38,12 @@ browser-deps:
 		else echo "note: install Debian's chromium for the browser tests (sudo apt-get install chromium)"; fi; \
 	fi
 
-# Ingest again (incrementally) when the corpus folder (a file added or removed) or the
-# extraction rules changed; a file whose text is unchanged is analysed again only if the
-# rules differ (see ingest/pipeline.py).
-EXTRACTION_FILES := $(wildcard ingest/extract/*.py ingest/read.py ingest/sections.py \
-	ingest/nlp.py ingest/patterns.py ingest/taxonomy.py ingest/data/*)
-$(INDEX)/manifest.json: $(EXTRACTION_FILES) $(CORPUS)
+# Ingest again (incrementally) when the corpus folder (a file added or removed) or the package
+# changed; the ingest itself decides what to analyse again: a file whose text is unchanged only
+# if the extraction rules differ (EXTRACTOR_FILES and extractor_fingerprint in
+# ingest/pipeline.py).
+PACKAGE_FILES := $(wildcard ingest/*.py ingest/*/*.py ingest/data/*)
+$(INDEX)/manifest.json: $(PACKAGE_FILES) $(CORPUS)
 	$(VENV)/bin/pmkb ingest $(CORPUS) --index $(INDEX) --prune
 	touch $@
 

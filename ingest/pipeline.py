@@ -27,7 +27,7 @@ import re
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
@@ -502,8 +502,7 @@ def ingest_paths(
         _check_pipeline(writer.previous_manifest, pipeline_manifest, str(index_dir))
         known = writer.sources()
         fingerprint = extractor_fingerprint()
-        stale = _stale_before(None if rebuild else writer.previous_manifest, fingerprint)
-        stale = set(known) if stale is None else stale & set(known)
+        stale = _stale_before(None if rebuild else writer.previous_manifest, fingerprint, known)
         reextracted: set[str] = set()
         seen_sources: set[str] = set()
         batch_shas: dict[str, str] = {}
@@ -667,10 +666,8 @@ def ingest_paths(
             worker.close()  # before the commit: its memory is not needed any more
             worker_peak = worker.peak_rss_mib
         crash_point("before-commit")
-        gone = {o.source for o in outcomes if o.status == "removed"}
-        stale_after = tuple(
-            sorted(src for src in stale if src not in gone and writer.has_source(src))
-        )
+        # What was removed (pruned, or whose analysis failed) has no record left to be stale.
+        stale_after = tuple(sorted(src for src in stale if writer.has_source(src)))
         writer.extra_manifest["extractor"] = {
             "fingerprint": fingerprint,
             "stale_sources": list(stale_after),
@@ -786,15 +783,17 @@ def extractor_fingerprint(root: Path | None = None) -> str:
     return digest.hexdigest()[:16]
 
 
-def _stale_before(previous: dict[str, Any] | None, fingerprint: str) -> set[str] | None:
-    """Sources the previous index holds that were extracted by other rules than these:
-    ``None`` meaning all of them (an index written before the rules changed)."""
+def _stale_before(
+    previous: dict[str, Any] | None, fingerprint: str, sources: Iterable[str]
+) -> set[str]:
+    """Which of ``sources`` (those the previous index holds) were extracted by other rules
+    than these: all of them when the index was written before the rules changed."""
     if previous is None:
         return set()
     extractor = previous.get("extractor") or {}
     if extractor.get("fingerprint") != fingerprint:
-        return None
-    return set(extractor.get("stale_sources") or ())
+        return set(sources)
+    return set(extractor.get("stale_sources") or ()) & set(sources)
 
 
 def _pipeline_manifest() -> dict[str, Any]:

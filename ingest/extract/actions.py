@@ -49,6 +49,7 @@ from .roles import (
     TAKING_STEPS,
     TEAM_AT_WORK,
     TEAM_DID,
+    THIRD_PERSON_WORK,
     SentenceView,
     _indent,
     dated_lines,
@@ -103,11 +104,8 @@ IN_PROGRESS_WORDS = re.compile(
     r"\b(?:is|are) being (?:deployed|rolled|implemented|added|built|developed|worked on|tested)\b|"
     r"\bcurrently (?:being|working|in progress|underway|implementing|rolling|testing)\b|"
     # Progress told in the third person ("AWS is reviewing ...", "are being updated").
-    r"\b(?:is|are) (?:also |now |currently |actively |already )*(?:\w+ly )?(?:working on|"
-    r"working to|reviewing|implementing|enhancing|collaborating|developing|building|"
-    r"prioriti[sz]ing|investing in|"
-    r"evaluating|rolling out|re-?architecting|redesigning|exploring|introducing|auditing|"
-    r"establishing|strengthening|hardening)\b|\bwe (?:will )?continue to (?:work|invest|improve|"
+    + THIRD_PERSON_WORK
+    + r"|\bwe (?:will )?continue to (?:work|invest|improve|"
     r"review)\b|"
     r"\b(?:is|are) being (?:updated|improved|reviewed|enhanced|introduced|strengthened|made|"
     r"written|expanded|extended|put in place)\b|"
@@ -197,7 +195,8 @@ DONE_SINCE = re.compile(
 # one that stops the damage ("A block rule was deployed to prevent further abuse").
 PREVENTIVE_CHANGE = re.compile(
     r"\b(?:was|were|has been|have been) (?:\w+ly )?(?:added|introduced|implemented|put in place|"
-    r"updated|configured|built|deployed)\b[^.;]*\bto (?:prevent|avoid) (?!(?:any )?further\b)",
+    r"updated|configured|built|deployed)\b[^.;]*\bto (?:prevent|avoid) (?!(?:any )?further\b)|"
+    + PREVENTION_DONE,
     re.IGNORECASE,
 )
 # Work the team reports as its own and done ("we have added", "we've moved").
@@ -440,7 +439,7 @@ def _follow_up(action: Action, lowered: str) -> bool:
         return True  # "Other remediations included ...", "Acme implemented new safeguards"
     if re.search(RESTRICTION_ADDED, lowered):
         return True  # "The other repositories were configured to require review"
-    if PREVENTIVE_CHANGE.search(lowered) or re.search(PREVENTION_DONE, lowered):
+    if PREVENTIVE_CHANGE.search(lowered):
         return True  # "A quota was put in place to avoid ...", "... added safeguards"
     return bool(
         re.search(

@@ -201,19 +201,17 @@ HARM_SIGNAL = re.compile(
     r"([45]\d\ds|[45]xx|errors|error rates?|latency|timeouts|failures|failed requests)\b"
 )
 # A state of harm ("functionality completely broken", "messages were not delivered",
-# "EventStreams stopped sending events", "packages were compromised").
+# "EventStreams stopped sending events", "packages were compromised"), or a service said to be
+# out of order ("the service was down from 14:27 to 16:11", "enwiki went into read-only mode",
+# "which took down swift", "services that forward to others didn't work", "Mediawiki servers
+# served HTTP 5xx for 101 seconds", "No further updates were possible", "Etherpad had a
+# catastrophic downtime", "the update process started failing").
 HARM_STATE = re.compile(
     r"\b(completely|totally|fully|entirely|partially) (broken|down|unavailable|unusable|"
     r"unreachable|inaccessible|unresponsive|offline)\b|"
     r"\bnot (delivered|processed|served|saved|stored|indexed)\b|"
     r"\bstopped (sending|serving|working|responding|processing|accepting|loading|delivering)\b|"
-    r"\b(were|was|been|got) (compromised|breached|leaked|corrupted|wiped)\b"
-)
-# A service said to be out of order ("the service was down from 14:27 to 16:11", "enwiki went
-# into read-only mode", "which took down swift", "services that forward to others didn't
-# work", "Mediawiki servers served HTTP 5xx for 101 seconds", "No further updates were
-# possible", "Etherpad had a catastrophic downtime", "the update process started failing").
-SERVICE_OUT = re.compile(
+    r"\b(were|was|been|got) (compromised|breached|leaked|corrupted|wiped)\b|"
     r"\b(was|were|went|been|is|are) (\w+ly )?(down|offline|unavailable|unreachable|inaccessible|"
     r"unusable|unresponsive)\b|\b(in|into) read[- ]only mode\b|"
     r"\b(took|take|takes|taking|brought|bring|brings|bringing|knocked) (\S+ ){0,3}?"
@@ -304,8 +302,6 @@ def _harm_stated(lowered: str) -> bool:
     if HARM_SIGNAL.search(lowered) or SERVICE_HIT.search(lowered):
         return True
     if HARM_STATE.search(lowered) or IMPACT_LABEL.match(lowered) or HARM_COST.search(lowered):
-        return True
-    if SERVICE_OUT.search(lowered):
         return True
     return bool(IMPACT_CONSEQUENCE.search(lowered))
 

@@ -298,12 +298,9 @@ def date_from_path(path: str) -> DateMention | None:
     match = FILE_DATE.search(PurePath(path).name)
     if not match:
         return None
-    year, month, day = int(match.group(1)), int(match.group(3)), int(match.group(4))
-    try:
-        dt.date(year, month, day)
-    except ValueError:
-        return None
-    return DateMention(-1, -1, year, month, day)
+    year = int(match.group(1))
+    mention = DateMention(-1, -1, year, int(match.group(3)), int(match.group(4)))
+    return mention if _day(mention, year) else None
 
 
 def _day(mention: DateMention, year: int | None) -> dt.date | None:

@@ -521,7 +521,6 @@ RESTRICTION_ADDED = (
     r"enforce|restrict|disallow|forbid)\b"
 )
 
-# Commitment or progress with "we" (or a status marker): enough on its own for an action.
 # A change made since so that it cannot happen again ("New alerting has been deployed to catch
 # expiring certificates in the future", "the plugin was removed to prevent recurrence", "...
 # and added safeguards to prevent ..."), not one that stops the damage ("... disabled to
@@ -536,6 +535,15 @@ PREVENTION_DONE = (
     r"\b(added|introduced|implemented|built|installed|put in place) (\w+ ){0,3}(safeguards?|"
     r"guardrails?|protections?|validation checks?)\b"
 )
+# Work under way told in the third person ("AWS is reviewing ...", "Acme is now manually
+# auditing ...", "is working to modify ..."): a role cue here, in-progress status in actions.
+THIRD_PERSON_WORK = (
+    r"\b(?:is|are) (?:also |now |currently |actively |already )*(?:\w+ly )?(?:working on|"
+    r"working to|reviewing|implementing|enhancing|collaborating|developing|building|"
+    r"prioriti[sz]ing|investing in|evaluating|rolling out|re-?architecting|redesigning|exploring|"
+    r"introducing|auditing|establishing|strengthening|hardening)\b"
+)
+# Commitment or progress with "we" (or a status marker): enough on its own for an action.
 ACTION_CUES = re.compile(
     # "we will see this again" predicts; it commits to nothing.
     r"\bwe ?(?!(will|'ll) (probably |likely |again )?(see|experience|encounter|run into)\b)"
@@ -571,11 +579,7 @@ ACTION_CUES = re.compile(
     r"\bplans (several|numerous|a number of|further|additional|various|multiple) |"
     r"\b(they|the (\w+ ){0,2}teams?|engineers|the company) (will|'ll|are going to)\b|"
     # Not the generic "you" ("... when you are working on that part of the stack").
-    r"(?<!\byou )\b(is|are) (also |now |currently |actively |already )*(\w+ly )?(working on|"
-    r"working to|reviewing|"
-    r"implementing|enhancing|collaborating|developing|building|prioriti[sz]ing|investing in|"
-    r"evaluating|rolling out|re-?architecting|redesigning|exploring|introducing|auditing|"
-    r"establishing|strengthening|hardening)\b|" + PREVENTION_DONE + r"|"
+    r"(?<!\byou )" + THIRD_PERSON_WORK + r"|" + PREVENTION_DONE + r"|"
     # A fix put forward for later ("A more permanent fix was proposed to ...").
     r"\b(fix|solution|change|improvement)s? (was|were|has been|have been) proposed\b|"
     # "We continue to work with the vendor to ...": work still going on.
