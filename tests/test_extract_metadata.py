@@ -49,9 +49,9 @@ def test_date_from_path(path, iso):
     assert (found.iso() if found else None) == iso
 
 
-def _named(nlp, path: str, text: str):
+def _inline(nlp, text: str, fmt: str = "markdown", path: str = "x.md"):
     document = Document(
-        path=path, text=text, format="text", sha256=hashlib.sha256(text.encode()).hexdigest()
+        path=path, text=text, format=fmt, sha256=hashlib.sha256(text.encode()).hexdigest()
     )
     return analyze(document, split_sections(document), nlp)
 
@@ -59,18 +59,18 @@ def _named(nlp, path: str, text: str):
 @pytest.mark.models
 def test_the_file_name_dates_a_report_whose_text_states_no_date(nlp):
     text = "The queue workers stopped at 08:39 after a package upgrade. Mail was delayed.\n"
-    assert _named(nlp, "2016-06-06-mail-queue.txt", text).date == "2016-06-06"
-    assert _named(nlp, "2016-06-06-mail-queue.txt", text).date_note == FILE_DATE_NOTE
-    assert _named(nlp, "mail-queue.txt", text).date == ""
+    assert _inline(nlp, text, "text", "2016-06-06-mail-queue.txt").date == "2016-06-06"
+    assert _inline(nlp, text, "text", "2016-06-06-mail-queue.txt").date_note == FILE_DATE_NOTE
+    assert _inline(nlp, text, "text", "mail-queue.txt").date == ""
 
 
 @pytest.mark.models
 def test_the_file_name_gives_the_year_of_a_date_written_without_one(nlp):
     text = "On March 3 at 09:12 UTC the search cluster went red because a node ran out of disk.\n"
-    assert _named(nlp, "20210305-search.txt", text).date == "2021-03-03"
+    assert _inline(nlp, text, "text", "20210305-search.txt").date == "2021-03-03"
     # a December date in a file of January is from the year before
     december = text.replace("March 3", "December 28")
-    assert _named(nlp, "20210110-search.txt", december).date == "2020-12-28"
+    assert _inline(nlp, december, "text", "20210110-search.txt").date == "2020-12-28"
 
 
 @pytest.mark.models
@@ -80,20 +80,20 @@ def test_a_latent_cause_weeks_earlier_does_not_date_the_incident_when_the_file_d
         "After further investigation, a memory leak is detected that started back on 5th of "
         "July 2017 at 14:00. The reason for the leak was a cleanup process.\n"
     )
-    assert _named(nlp, "20170728-db-read-only.txt", text).date == "2017-07-28"
+    assert _inline(nlp, text, "text", "20170728-db-read-only.txt").date == "2017-07-28"
     # a report filed a few weeks after the incident keeps the text's own date ...
     later = "On 2017-07-05 at 05:48 the database went read-only because of a memory leak.\n"
-    assert _named(nlp, "20170801-db-read-only.txt", later).date == "2017-07-05"
+    assert _inline(nlp, later, "text", "20170801-db-read-only.txt").date == "2017-07-05"
     # ... but a text whose only date lies months from the file's is about something else
-    far = _named(nlp, "20171128-db-read-only.txt", later)
+    far = _inline(nlp, later, "text", "20171128-db-read-only.txt")
     assert (far.date, far.date_note) == ("2017-11-28", FILE_DATE_NOTE)
 
 
 @pytest.mark.models
 def test_a_title_date_far_from_the_file_date_does_not_date_the_incident(nlp):
     text = "# 2022-01-27, pod limit reached\n\nThe hub could not start pods for nine hours.\n"
-    assert _named(nlp, "2022-06-02-pod-limit.md", text).date == "2022-06-02"
-    assert _named(nlp, "pod-limit.md", text).date == "2022-01-27"
+    assert _inline(nlp, text, "text", "2022-06-02-pod-limit.md").date == "2022-06-02"
+    assert _inline(nlp, text, "text", "pod-limit.md").date == "2022-01-27"
 
 
 def test_may_alone_is_not_a_date():
@@ -170,13 +170,6 @@ def test_title_and_year_inference_on_inline_text(nlp):
     assert analysis.title == "Search outage of 3 March"
     assert analysis.published == "2021-03-10"
     assert analysis.date == "2021-03-03"
-
-
-def _inline(nlp, text: str, fmt: str = "markdown"):
-    document = Document(
-        path="x.md", text=text, format=fmt, sha256=hashlib.sha256(text.encode()).hexdigest()
-    )
-    return analyze(document, split_sections(document), nlp)
 
 
 @pytest.mark.models
