@@ -38,7 +38,7 @@ defaults to ``dev``, so the other splits are scored only when asked for.
 Usage:
     .venv/bin/python benchmarks/extraction_eval.py [--mode as-written|no-headings|both]
         [--split dev|heldout|heldout3|val|all] [--sources dfds,posthog,icco,...] [--errors N]
-        [--errors-split dev|heldout|all] [--json out.json]
+        [--errors-split dev|heldout|all] [--json out.json] [--rules-only]
 """
 
 from __future__ import annotations
@@ -515,9 +515,21 @@ def main(argv: list[str] | None = None) -> int:
         default="",
         help="comma-separated label folders to score (default: all), e.g. dfds,posthog",
     )
+    parser.add_argument(
+        "--rules-only",
+        action="store_true",
+        help="score the cue rules alone, without the learned additions of "
+        "ingest/extract/learned.py (trained on the dev split, so dev figures with it are "
+        "in-sample; benchmarks/train_roles.py prints their cross-validated figure)",
+    )
     args = parser.parse_args(argv)
 
     from ingest.nlp import load_nlp
+
+    if args.rules_only:
+        import ingest.extract as extract
+
+        extract.revise = lambda text, views, causes, actions: (tuple(causes), tuple(actions))
 
     started = time.perf_counter()
     sources = tuple(name.strip() for name in args.sources.split(",") if name.strip())

@@ -233,7 +233,7 @@ def test_actions_after_a_timeline_in_the_same_list(nlp):
 
 
 @pytest.mark.models
-def test_imperatives_mixed_with_findings_are_lessons_not_actions(nlp):
+def test_findings_in_a_lessons_list_are_never_actions(nlp):
     text = (
         "The pipeline replaced the network plugin and all services returned 503.\n\n"
         "- Revert the de-registration delay to its default\n"
@@ -243,18 +243,24 @@ def test_imperatives_mixed_with_findings_are_lessons_not_actions(nlp):
         "- The delay change was considered from a performance perspective only.\n"
         "- Alert messages are still unclear.\n"
     )
-    actions = _analyze(nlp, text).actions
-    assert [a.text for a in actions] == [
+    texts = [a.text for a in _analyze(nlp, text).actions]
+    assert texts[:2] == [
         "Revert the de-registration delay to its default",
         "Create an ingress test suite",
     ]
+    # The findings of the lessons list are never actions. Its imperatives ("Monitor critical
+    # pipeline executions.") the rules leave as lessons; the learned model may add them (on
+    # fresh reports such lists hold steps more often than not, see benchmarks/RESULTS.md).
+    assert "The delay change was considered from a performance perspective only." not in texts
+    assert "Alert messages are still unclear." not in texts
+    assert all(t.startswith(("Revert", "Create", "Monitor", "Ensure")) for t in texts)
 
 
 # --- lists without headings: what the items' own form says (issue 3) ---------------------
 
 
 @pytest.mark.models
-def test_titled_takeaways_that_state_a_claim_are_lessons_not_actions(nlp):
+def test_titled_takeaways_that_state_a_fact_are_never_actions(nlp):
     text = (
         "The cache cluster ran out of memory and the API returned errors for an hour.\n\n"
         "- Add an alert on cache memory usage\n"
@@ -264,11 +270,15 @@ def test_titled_takeaways_that_state_a_claim_are_lessons_not_actions(nlp):
         "3. **Failover must be rehearsed** - Nobody had run the procedure before.\n"
         "4. **Shared clusters spread failures** - One tenant took the others down.\n"
     )
-    actions = _analyze(nlp, text).actions
-    assert [a.text for a in actions] == [
+    texts = [a.text for a in _analyze(nlp, text).actions]
+    assert texts[:2] == [
         "Add an alert on cache memory usage",
         "Document the cache failover procedure",
     ]
+    # A takeaway that states a fact is never an action; one that recommends ("should page",
+    # "must be rehearsed") the learned model may add (see the test above).
+    assert not any(t.startswith(("1. **Caches", "**Caches", "**Shared")) for t in texts)
+    assert all("should" in t or "must" in t for t in texts[2:])
 
 
 @pytest.mark.models

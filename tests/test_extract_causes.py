@@ -1152,6 +1152,8 @@ def test_mitigating_factors_disbelief_the_reason_for_a_revert_are_not_causes(nlp
         "The plan did not use the primary key, so it ended up scanning every row of the table.\n"
     )
     assert [c.text for c in _analyze(nlp, text).causes] == [
+        # The mechanism, told without a cause word: the learned model's addition.
+        "The alias change created a window in which the two name servers disagreed.",
         "I had hit this before and should have known it, but I didn't think of it at once, "
         "which extended the outage by ten minutes.",
         "The plan did not use the primary key, so it ended up scanning every row of the table.",

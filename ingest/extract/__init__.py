@@ -29,6 +29,7 @@ from ingest.records import (
 from .actions import extract_actions
 from .causes import extract_causes
 from .impact import extract_impacts
+from .learned import revise
 from .metadata import Metadata, extract_metadata
 from .roles import SentenceView, assign_all, heading_scores
 from .systems import extract_systems
@@ -315,11 +316,17 @@ def _extract(
     duration = metrics.get("duration_min")
     if duration is None:
         duration = meta.duration_minutes
+    causes, actions = revise(
+        document.text,
+        views,
+        extract_causes(document.text, views),
+        extract_actions(document.text, views),
+    )
     return Analysis(
         sentences=sentences,
-        causes=extract_causes(document.text, views),
+        causes=causes,
         timeline=timeline,
-        actions=extract_actions(document.text, views),
+        actions=actions,
         impacts=extract_impacts(document.text, views),
         systems=extract_systems(views, exclude=(meta.organization,)),
         title=meta.title,

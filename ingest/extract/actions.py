@@ -660,6 +660,26 @@ def _tells_how_it_was(view: SentenceView) -> bool:
     return bool(roots) and roots[0].lower_ in ("was", "were")
 
 
+def refuses_action(view: SentenceView) -> bool:
+    """What the rules never take as an action item, whatever else says so: what something is
+    for, what someone decided during the incident, a bare "we will", a promise to keep people
+    informed, hindsight, how things were, a question, an announcement of steps listed
+    elsewhere, a timeline entry, or a listed finding ("Alert messages are still unclear")."""
+    lowered = normalize_quotes(view.text).lower()
+    return (
+        bool(PURPOSE.search(lowered))
+        or bool(REPORTED_SHOULD.search(lowered))
+        or bool(WILL_ALONE.search(lowered) and len(ACTION_CUES.findall(lowered)) <= 1)
+        or bool(KEEP_INFORMED.search(lowered))
+        or bool(ACTION_ANNOUNCEMENT.search(lowered))
+        or _hindsight(view)
+        or _tells_how_it_was(view)
+        or view.text.rstrip().endswith(("?", ":"))
+        or "timeline" in view.sentence.roles[:1]
+        or (view.sentence.block_kind != "paragraph" and _lesson_statement(view))
+    )
+
+
 def action_lists(views: list[SentenceView], text: str) -> list[tuple[list[list[int]], bool]]:
     """The lists of the document cut where the form of their items changes, and for each
     piece (sentence indices per item) whether it is a list of actions.

@@ -230,21 +230,8 @@ def is_causal(view: SentenceView) -> bool:
     slow down and rolled out a fix") is an action, not a cause.
     """
     lowered = normalize_quotes(view.text).lower()
-    if CAUSE_REJECTED.search(lowered) or REMEDY.search(lowered) or _is_question(lowered):
-        return False  # rejected, a remedy, or a question
-    if status_entry(lowered) or TASK_MARKER.match(lowered):
-        return False  # "Status: Done - ...", "Done Split ..." are items of the follow-up list
-    counterfactual = bool(HINDSIGHT.search(lowered))
-    if (view.sentence.role == "action" and not counterfactual) or ACTION_CUES.search(lowered):
+    if _says_no_cause(view, lowered):
         return False
-    if SPECULATION.search(lowered) or WENT_WELL.search(lowered) or HYPOTHETICAL.match(lowered):
-        return False  # "It could be that the pool was draining", "great job debugging"
-    if ADVICE.search(lowered) and not counterfactual:
-        return False
-    if RESPONSE_REASON.search(lowered):
-        return False  # "The reason for the partial revert was that ...": why they did it
-    if is_imperative(view.text, view.span) and not is_finite_statement(view.text, view.span):
-        return False  # "Fix bug preventing ..." asks for a change: an action
     if CAUSE_FIELD.match(lowered):
         return not CAUSE_UNKNOWN.search(lowered)  # "Cause: still unknown" names none
     if "cause" in view.sentence.roles:
@@ -274,6 +261,56 @@ def cause_kind(text: str, heading: str, dated: bool = False) -> str:
     if TRIGGER.search(lowered) or dated:
         return "trigger"
     return "root_cause"
+
+
+def _says_no_cause(view: SentenceView, lowered: str) -> bool:
+    """The sentence's own words make it no cause, whatever its cue words (``lowered``: its
+    text with quotes normalised, lower-cased)."""
+    if CAUSE_REJECTED.search(lowered) or REMEDY.search(lowered) or _is_question(lowered):
+        return True  # rejected, a remedy, or a question
+    if status_entry(lowered) or TASK_MARKER.match(lowered):
+        return True  # "Status: Done - ...", "Done Split ..." are items of the follow-up list
+    counterfactual = bool(HINDSIGHT.search(lowered))
+    if (view.sentence.role == "action" and not counterfactual) or ACTION_CUES.search(lowered):
+        return True
+    if SPECULATION.search(lowered) or WENT_WELL.search(lowered) or HYPOTHETICAL.match(lowered):
+        return True  # "It could be that the pool was draining", "great job debugging"
+    if ADVICE.search(lowered) and not counterfactual:
+        return True
+    if RESPONSE_REASON.search(lowered):
+        return True  # "The reason for the partial revert was that ...": why they did it
+    # "Fix bug preventing ..." asks for a change: an action
+    return is_imperative(view.text, view.span) and not is_finite_statement(view.text, view.span)
+
+
+# How the trouble was noticed ("The health check triggered the first alert", "The first sign
+# was ..."): detection, not cause.
+DETECTED = re.compile(r"\b(first|initial) (indication|sign|symptom|alert|alarm|page)s?\b")
+
+
+def refuses_cause(views: list[SentenceView], i: int, text: str) -> bool:
+    """What the rules never take as a cause, whatever else says so: a sentence whose words
+    make it none (see :func:`is_causal`), a cause field that names no cause ("Cause: still
+    unknown"), background, a consequence of "this", how the trouble was noticed, a line that
+    announces what follows (":"), reads as a heading or describes its section, or the event
+    of a timeline entry or dated row."""
+    view = views[i]
+    lowered = normalize_quotes(view.text).lower()
+    return (
+        _says_no_cause(view, lowered)
+        or bool(CAUSE_FIELD.match(lowered) and CAUSE_UNKNOWN.search(lowered))
+        or bool(BACKGROUND.search(lowered))
+        or bool(CONSEQUENCE.match(view.text))
+        or bool(DETECTED.search(lowered))
+        or lowered.rstrip(" *_").endswith(":")
+        or _heading_like(view)
+        or _describes_section(view)
+        or _timeline_entry(view)
+        or bool(_LEADING_CLOCK.match(view.text))
+        or _opens_time_row(views, i, text)
+        or _in_row_paragraph(views, i, text)
+        or (i > 0 and views[i - 1].block == view.block and _opens_time_row(views, i - 1, text))
+    )
 
 
 def _under_cause_heading(view: SentenceView) -> bool:
