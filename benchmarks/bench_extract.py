@@ -31,7 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="only the first N files")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--no-embed", action="store_true", help="skip the embedding baseline")
+    parser.add_argument(
+        "--rules-only", action="store_true", help="without the learned additions (learned.py)"
+    )
     args = parser.parse_args(argv)
+    if args.rules_only:
+        import ingest.extract as extract
+
+        extract.revise = lambda text, views, causes, actions: (tuple(causes), tuple(actions))
 
     from ingest.extract import analyze_many
     from ingest.nlp import load_nlp, pipeline_info

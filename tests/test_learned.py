@@ -106,14 +106,14 @@ def test_probability_is_logistic_of_bias_and_counts_a_bucket_once():
     assert weighted.probability("cause", ["w:a", "w:b"]) == pytest.approx(1 / (1 + math.exp(-1)))
 
 
-def test_additions_take_allowed_strong_units_that_share_nothing_with_a_rule_item():
+def test_candidates_are_strong_units_that_share_nothing_with_a_rule_item():
     units = [learned.Unit(0, 0, 0, 10), learned.Unit(1, 1, 11, 20), learned.Unit(2, 2, 21, 30)]
     probabilities = [0.9, 0.9, 0.2]
-    assert learned.additions(units, probabilities, [], 0.5, [True] * 3) == units[:2]
-    assert learned.additions(units, probabilities, [], 0.5, [False, True, True]) == [units[1]]
+    assert learned.candidates(units, probabilities, [], 0.5) == [0, 1]
     # One shared character with a rule item is enough to keep a unit out.
-    assert learned.additions(units, probabilities, [(9, 12)], 0.5, [True] * 3) == []
-    assert learned.additions(units, probabilities, [], 0.95, [True] * 3) == []
+    assert learned.candidates(units, probabilities, [(9, 12)], 0.5) == []
+    assert learned.candidates(units, probabilities, [(21, 30)], 0.5) == [0, 1]
+    assert learned.candidates(units, probabilities, [], 0.95) == []
 
 
 @pytest.mark.models

@@ -57,7 +57,7 @@ __all__ = [
     "MODEL_PATH",
     "RoleModel",
     "Unit",
-    "additions",
+    "candidates",
     "document_units",
     "feature_index",
     "load_model",
@@ -220,19 +220,18 @@ def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return shared > 0 and 2 * shared >= min(a[1] - a[0], b[1] - b[0])
 
 
-def additions(
+def candidates(
     units: Sequence[Unit],
     probabilities: Sequence[float],
     own: Sequence[tuple[int, int]],
     add: float,
-    allowed: Sequence[bool],
-) -> list[Unit]:
-    """The units to add: allowed, scoring ``add`` or more, sharing no character with a rule
+) -> list[int]:
+    """Indices of the units that score ``add`` or more and share no character with a rule
     item (``own``)."""
     return [
-        unit
-        for unit, p, ok in zip(units, probabilities, allowed, strict=True)
-        if ok and p >= add and not any(min(unit.end, e) > max(unit.start, s) for s, e in own)
+        k
+        for k, (unit, p) in enumerate(zip(units, probabilities, strict=True))
+        if p >= add and not any(min(unit.end, e) > max(unit.start, s) for s, e in own)
     ]
 
 
@@ -243,7 +242,7 @@ def revise(
     actions: Sequence[Action],
     model: RoleModel | None = None,
 ) -> tuple[tuple[Cause, ...], tuple[Action, ...]]:
-    """The rules' causes and actions after the model's second opinion (module docstring).
+    """The rules' causes and actions with the model's additions (module docstring).
 
     ``model`` defaults to the shipped one; without a model file the rules' items are
     returned unchanged.
@@ -259,16 +258,33 @@ def revise(
     views = list(views)
     units, features = all_features(views)
     if revise_causes:
-        refused = [_refuses_cause(views, i, text) for i in range(len(views))]
-        allowed = [not unit.listed and not refused[unit.first] for unit in units]
-        added = _additions(model, "cause", units, features, causes, allowed)
+        added = [
+            units[k]
+            for k in _candidates(model, "cause", units, features, causes)
+            if not units[k].listed and not _refuses_cause(views, units[k].first, text)
+        ]
         causes = _merge(list(causes), [_added_cause(text, views, unit) for unit in added])
     if revise_actions:
-        refused = _refused_actions(views, text)
-        allowed = [not any(refused[unit.first : unit.last + 1]) for unit in units]
-        added = _additions(model, "action", units, features, actions, allowed)
+        dated = dated_lines(text)
+        added = [
+            units[k]
+            for k in _candidates(model, "action", units, features, actions)
+            if not _refuses_action(views, units[k], dated)
+        ]
         actions = _merge(list(actions), [_added_action(text, views, unit) for unit in added])
     return causes, actions
+
+
+def _candidates(
+    model: RoleModel,
+    role: str,
+    units: Sequence[Unit],
+    features: Sequence[Sequence[str]],
+    found: Sequence[Cause] | Sequence[Action],
+) -> list[int]:
+    probabilities = [model.probability(role, names) for names in features]
+    own = [(item.start, item.end) for item in found]
+    return candidates(units, probabilities, own, model.add[role])
 
 
 def _refuses_cause(views: list[SentenceView], i: int, text: str) -> bool:
@@ -280,31 +296,15 @@ def _refuses_cause(views: list[SentenceView], i: int, text: str) -> bool:
     return states_impact(view.text) and cause_score(view.text, view.sentence.block_kind) == 0
 
 
-def _refused_actions(views: list[SentenceView], text: str) -> list[bool]:
-    """Per view: what the action rules refuse, or a step told between two dated entries (part
-    of the timeline's story). An item of a list the rules read as lessons may be added: on
-    reports nobody tuned on, such lists hold steps more often than the rules expect (see
-    ``benchmarks/RESULTS.md``); a listed finding stays refused."""
-    refused = [refuses_action(view) for view in views]
-    dated = dated_lines(text)
-    if len(dated) >= 2:
-        for i, view in enumerate(views):
-            if dated[0] < view.sentence.start < view.sentence.end < dated[-1]:
-                refused[i] = True
-    return refused
-
-
-def _additions(
-    model: RoleModel,
-    role: str,
-    units: Sequence[Unit],
-    features: Sequence[Sequence[str]],
-    found: Sequence[Cause] | Sequence[Action],
-    allowed: Sequence[bool],
-) -> list[Unit]:
-    probabilities = [model.probability(role, names) for names in features]
-    own = [(item.start, item.end) for item in found]
-    return additions(units, probabilities, own, model.add[role], allowed)
+def _refuses_action(views: list[SentenceView], unit: Unit, dated: Sequence[int]) -> bool:
+    """What the action rules refuse in any sentence of the unit, or a step told between two
+    dated entries (``dated``: their offsets; part of the timeline's story). An item of a list
+    the rules read as lessons may be added: on reports nobody tuned on, such lists hold steps
+    more often than the rules expect (see ``benchmarks/RESULTS.md``); a listed finding stays
+    refused."""
+    if len(dated) >= 2 and dated[0] < unit.start < unit.end < dated[-1]:
+        return True
+    return any(refuses_action(view) for view in views[unit.first : unit.last + 1])
 
 
 def _added_cause(text: str, views: Sequence[SentenceView], unit: Unit) -> Cause:

@@ -12,6 +12,7 @@ requests or errors). The sentence cues alone are enough when a text has no headi
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -716,6 +717,7 @@ def _entity_labels(view: SentenceView) -> list[tuple[str, int]]:
     return [(e.label, e.start - view.sentence.start) for e in view.sentence.entities]
 
 
+@functools.lru_cache(maxsize=4096)  # the roles and the learned model score the same sentences
 def cause_score(text: str, block_kind: str = "paragraph") -> float:
     """How strongly the sentence itself states a cause (0 when it rejects one).
 
