@@ -183,6 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--c", type=float, default=1.0)
     parser.add_argument("--dim", type=int, default=1 << 14)
     parser.add_argument("--write", type=Path, help="write the fitted model (JSON) here")
+    parser.add_argument(
+        "--final-on-heldout-too",
+        action="store_true",
+        help="fit the written model on dev + heldout (thresholds still chosen with the dev-only "
+        "model on heldout; heldout figures of the written model are then in-sample)",
+    )
     args = parser.parse_args(argv)
     dev, heldout = collect("dev"), collect("heldout")
     print(
@@ -215,9 +221,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{role}, dev {args.folds}-fold CV: rules alone {_fmt(alone)}")
         print(f"  revised by the out-of-fold model: {_fmt(score(dev, models, role))}")
     if args.write:
+        if args.final_on_heldout_too:
+            fitted = {role: train(dev + heldout, role, args.dim, args.c) for role in ROLES}
         data = {
             "dim": args.dim,
-            "trained_on": "dev split of tests/gold and icco_gold, headings removed "
+            "trained_on": ("dev + heldout" if args.final_on_heldout_too else "dev")
+            + " split(s) of tests/gold and icco_gold, headings removed "
             "(benchmarks/train_roles.py); add thresholds chosen on the heldout split",
             "c": args.c,
             "weights": {role: [round(float(v), 4) for v in fitted[role][0]] for role in ROLES},

@@ -175,6 +175,7 @@ def test_what_the_rules_refuse_is_never_added(nlp, monkeypatch):
         "We thought that the cache flush caused it, but it did not.\n\n"
         "The first indication of trouble was a burst of failed health checks.\n\n"
         "Why did the pool drain so fast?\n\n"
+        "Restart the workers once the disk is cleaned.\n\n"
         "- The alert messages are still unclear.\n"
         "- This was discussed at the last review too.\n"
     )
@@ -187,6 +188,8 @@ def test_what_the_rules_refuse_is_never_added(nlp, monkeypatch):
     action_texts = {a.text for a in actions}
     assert "The alert messages are still unclear." not in action_texts  # a listed finding
     assert "Why did the pool drain so fast?" not in action_texts
+    # An imperative paragraph without a ticket tells the reader what to do: no step.
+    assert "Restart the workers once the disk is cleaned." not in action_texts
 
 
 @pytest.mark.models
@@ -207,7 +210,7 @@ def test_status_of_an_added_step_is_read_from_its_tense(nlp, monkeypatch):
     text = (
         "The database ran out of connections.\n\n"
         "The pool configuration was adjusted to allow more clients.\n\n"
-        "Move the reporting jobs to a replica\n"
+        "- Move the reporting jobs to a replica\n"
     )
     views = _views(nlp, text, monkeypatch)
     model = _model(bias=4.0, add=0.5, roles=("action",))

@@ -677,6 +677,12 @@ def refuses_action(view: SentenceView) -> bool:
         or view.text.rstrip().endswith(("?", ":"))
         or "timeline" in view.sentence.roles[:1]
         or (view.sentence.block_kind != "paragraph" and _lesson_statement(view))
+        # An imperative paragraph tells the reader what to do unless it cites its ticket.
+        or (
+            view.sentence.block_kind == "paragraph"
+            and is_imperative(view.text, view.span)
+            and not TICKET.search(view.text)
+        )
     )
 
 
