@@ -3,7 +3,8 @@
 The cue rules of :mod:`ingest.extract.causes` and :mod:`ingest.extract.actions` learn the
 phrasings of the reports they were written from; on reports nobody tuned them on they miss
 about half of the causes (see ``benchmarks/RESULTS.md``). Two logistic regressions (cause vs
-not, action vs not), trained on the dev split of the gold set by ``benchmarks/train_roles.py``
+not, action vs not), trained on the dev and heldout splits of the gold set (headings removed)
+by ``benchmarks/train_roles.py``, with the add thresholds chosen on heldout with a dev-only fit,
 and shipped as plain JSON (``ingest/data/role_model.json``), score every *unit* of a report: a
 list item or table row (all its sentences), or a paragraph sentence. Their features do not
 depend on headings nor on what the rules decided: hashed words and word pairs, the first word,
