@@ -36,9 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.rules_only:
-        import ingest.extract as extract
+        from extraction_eval import use_rules_only
 
-        extract.revise = lambda text, views, causes, actions: (tuple(causes), tuple(actions))
+        use_rules_only()
 
     from ingest.extract import analyze_many
     from ingest.nlp import load_nlp, pipeline_info

@@ -492,6 +492,14 @@ def run(mode: str, golds: list[dict[str, Any]], nlp: Any) -> list[DocScore]:
     ]
 
 
+def use_rules_only() -> None:
+    """Turn off the learned additions (``ingest/extract/learned.py``) in this process: the
+    analyses then hold the cue rules' causes and actions alone (``--rules-only``)."""
+    import ingest.extract as extract
+
+    extract.revise = lambda text, views, causes, actions: (tuple(causes), tuple(actions))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=("as-written", "no-headings", "both"), default="both")
@@ -527,9 +535,7 @@ def main(argv: list[str] | None = None) -> int:
     from ingest.nlp import load_nlp
 
     if args.rules_only:
-        import ingest.extract as extract
-
-        extract.revise = lambda text, views, causes, actions: (tuple(causes), tuple(actions))
+        use_rules_only()
 
     started = time.perf_counter()
     sources = tuple(name.strip() for name in args.sources.split(",") if name.strip())

@@ -42,6 +42,7 @@ from extraction_eval import (  # noqa: E402
     load_icco,
     prepare,
     score_spans,
+    spans_match,
 )
 
 from ingest.extract import learned  # noqa: E402
@@ -91,7 +92,7 @@ def collect(split: str) -> list[dict[str, Any]]:
                 "features": features,
                 "gold": spans,
                 "labels": {
-                    role: [any(learned.overlaps(u.span, g) for g in spans[role]) for u in units]
+                    role: [any(spans_match(u.span, g) for g in spans[role]) for u in units]
                     for role in ROLES
                 },
             }

@@ -660,6 +660,17 @@ def _tells_how_it_was(view: SentenceView) -> bool:
     return bool(roots) and roots[0].lower_ in ("was", "were")
 
 
+def _empty_commitment(lowered: str) -> bool:
+    """Wording that looks committed and commits to nothing (``lowered``: quote-normalised,
+    lower-case): what something is for, what someone decided during the incident, a bare
+    "... we will." with no other cue."""
+    return (
+        bool(PURPOSE.search(lowered))
+        or bool(REPORTED_SHOULD.search(lowered))
+        or bool(WILL_ALONE.search(lowered) and len(ACTION_CUES.findall(lowered)) <= 1)
+    )
+
+
 def refuses_action(view: SentenceView) -> bool:
     """What the rules never take as an action item, whatever else says so: what something is
     for, what someone decided during the incident, a bare "we will", a promise to keep people
@@ -667,15 +678,13 @@ def refuses_action(view: SentenceView) -> bool:
     elsewhere, a timeline entry, or a listed finding ("Alert messages are still unclear")."""
     lowered = normalize_quotes(view.text).lower()
     return (
-        bool(PURPOSE.search(lowered))
-        or bool(REPORTED_SHOULD.search(lowered))
-        or bool(WILL_ALONE.search(lowered) and len(ACTION_CUES.findall(lowered)) <= 1)
+        _empty_commitment(lowered)
         or bool(KEEP_INFORMED.search(lowered))
         or bool(ACTION_ANNOUNCEMENT.search(lowered))
         or _hindsight(view)
         or _tells_how_it_was(view)
         or view.text.rstrip().endswith(("?", ":"))
-        or "timeline" in view.sentence.roles[:1]
+        or view.sentence.role == "timeline"
         or (view.sentence.block_kind != "paragraph" and _lesson_statement(view))
         # An imperative paragraph tells the reader what to do unless it cites its ticket.
         or (
@@ -894,12 +903,7 @@ def extract_actions(text: str, views: list[SentenceView]) -> tuple[Action, ...]:
             i += 2
             continue
         lowered = normalize_quotes(view.text).lower()
-        committed = (
-            bool(ACTION_CUES.search(lowered))
-            and not PURPOSE.search(lowered)
-            and not REPORTED_SHOULD.search(lowered)
-            and not (WILL_ALONE.search(lowered) and len(ACTION_CUES.findall(lowered)) == 1)
-        )
+        committed = bool(ACTION_CUES.search(lowered)) and not _empty_commitment(lowered)
         is_action = "action" in view.sentence.roles and (
             view.sentence.role == "action" or committed or in_section
         )

@@ -97,10 +97,18 @@ class RoleModel:
     bias: dict[str, float]
     add: dict[str, float]  # role -> add a unit the rules missed that scores this or more
 
+    def buckets(self, features: Sequence[str]) -> frozenset[int]:
+        """The hashed buckets of a unit's feature names (a bucket counts once, as in the
+        binary training matrix); computed once per unit for both roles."""
+        return frozenset(feature_index(name, self.dim) for name in features)
+
     def probability(self, role: str, features: Sequence[str]) -> float:
         """P(unit has ``role``) for the unit's feature names."""
+        return self.bucket_probability(role, self.buckets(features))
+
+    def bucket_probability(self, role: str, buckets: frozenset[int]) -> float:
+        """P(unit has ``role``) for the unit's hashed buckets (:meth:`buckets`)."""
         weights = self.weights[role]
-        buckets = {feature_index(name, self.dim) for name in features}
         total = self.bias[role] + sum(weights[b] for b in buckets)
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, total))))
 
@@ -215,12 +223,6 @@ def all_features(views: Sequence[SentenceView]) -> tuple[list[Unit], list[list[s
     return units, [unit_features(views, units, k, forms) for k in range(len(units))]
 
 
-def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
-    """Spans overlap by at least half of the shorter one (the benchmark's matching rule)."""
-    shared = min(a[1], b[1]) - max(a[0], b[0])
-    return shared > 0 and 2 * shared >= min(a[1] - a[0], b[1] - b[0])
-
-
 def candidates(
     units: Sequence[Unit],
     probabilities: Sequence[float],
@@ -258,10 +260,11 @@ def revise(
         return causes, actions
     views = list(views)
     units, features = all_features(views)
+    buckets = [model.buckets(names) for names in features]
     if revise_causes:
         added = [
             units[k]
-            for k in _candidates(model, "cause", units, features, causes)
+            for k in _candidates(model, "cause", units, buckets, causes)
             if not units[k].listed and not _refuses_cause(views, units[k].first, text)
         ]
         causes = _merge(list(causes), [_added_cause(text, views, unit) for unit in added])
@@ -269,7 +272,7 @@ def revise(
         dated = dated_lines(text)
         added = [
             units[k]
-            for k in _candidates(model, "action", units, features, actions)
+            for k in _candidates(model, "action", units, buckets, actions)
             if not _refuses_action(views, units[k], dated)
         ]
         actions = _merge(list(actions), [_added_action(text, views, unit) for unit in added])
@@ -280,10 +283,10 @@ def _candidates(
     model: RoleModel,
     role: str,
     units: Sequence[Unit],
-    features: Sequence[Sequence[str]],
+    buckets: Sequence[frozenset[int]],
     found: Sequence[Cause] | Sequence[Action],
 ) -> list[int]:
-    probabilities = [model.probability(role, names) for names in features]
+    probabilities = [model.bucket_probability(role, unit) for unit in buckets]
     own = [(item.start, item.end) for item in found]
     return candidates(units, probabilities, own, model.add[role])
 
